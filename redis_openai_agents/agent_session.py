@@ -1,0 +1,461 @@
+"""AgentSession: a user's conversation with agents, stored in Redis hashes.
+
+Each item is one hash in RedisVL MessageHistory's schema (readable by MessageHistory),
+with the complete SDK item in its `metadata` field so nothing a run produced is lost.
+Order comes from a per-conversation sequence number assigned inside Redis.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agents.items import TResponseInputItem
+from agents.memory import SessionSettings
+from agents.memory.session_settings import resolve_session_limit
+
+from . import items as item_codec
+from . import scripts
+from ._base import TTL, RedisBackedSession, validate_limit
+from ._bridge import shielded
+from .connection import RedisClient
+from .errors import SessionNotFoundError
+from .index import ensure_message_index
+from .keys import (
+    DEFAULT_PREFIX,
+    ConversationKeys,
+    conversation_meta_prefix,
+    message_index_prefix,
+    user_index_key,
+    validate_id,
+)
+from .session_info import SessionInfo, from_epoch
+
+_INFO_FIELDS = (
+    "user_id",
+    "created_at",
+    "updated_at",
+    "count",
+    "title",
+    "last_agent",
+    "expires_at_ms",
+)
+_MESSAGE_FIELDS = ("metadata", "role", "content", "tool_call_id", "timestamp", "extra")
+_TITLE_WIDTH = 60
+_RUN_RECORD_LIMIT = 1000
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class AgentSession(RedisBackedSession):
+    """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
+
+    Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
+    `store_agent_result`. Conversation ids are scoped to their user: every key of a user's
+    conversations shares one Redis Cluster hash tag.
+    """
+
+    def __init__(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str,
+        redis_url: str | None = None,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
+    ) -> None:
+        self.conversation_id = validate_id(conversation_id, "conversation_id")
+        self.user_id = validate_id(user_id, "user_id")
+        super().__init__(
+            redis_url=redis_url,
+            redis_client=redis_client,
+            ttl=ttl,
+            prefix=prefix,
+            session_settings=session_settings,
+        )
+        self._keys = ConversationKeys(self.prefix, self.user_id, self.conversation_id)
+        self._entry_prefix = self._keys.message_prefix[len(message_index_prefix(self.prefix)) + 1 :]
+        self._current_agent: str | None = None
+        self._run_record: list[str] = []
+
+    @property
+    def session_id(self) -> str:
+        """The SDK's name for the conversation id."""
+        return self.conversation_id
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentSession(conversation_id={self.conversation_id!r}, "
+            f"user_id={self.user_id!r}, redis_url={self.redis_url!r})"
+        )
+
+    # Opening, loading, listing
+
+    @classmethod
+    async def acreate(
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        ttl: TTL | None = None,
+        **options: Any,
+    ) -> AgentSession:
+        """Start a new conversation with a fresh id and record it in the user's list."""
+        conversation_id = options.pop("conversation_id", None) or uuid.uuid4().hex
+        session = cls(conversation_id, user_id=user_id, redis_url=redis_url, ttl=ttl, **options)
+        await session._append([])
+        return session
+
+    @classmethod
+    def create(
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        ttl: TTL | None = None,
+        **options: Any,
+    ) -> AgentSession:
+        return cls._sync(cls.acreate(user_id, redis_url=redis_url, ttl=ttl, **options))
+
+    @classmethod
+    async def aload(
+        cls,
+        conversation_id: str,
+        user_id: str,
+        redis_url: str | None = None,
+        **options: Any,
+    ) -> AgentSession:
+        """Open an existing conversation of this user.
+
+        Raises SessionNotFoundError when it does not exist, expired, or belongs to another
+        user. It keeps the ttl it was created with unless `ttl=` is passed.
+        """
+        session = cls(conversation_id, user_id=user_id, redis_url=redis_url, **options)
+        async with session._connection.errors():
+            agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
+        if agent[0] is None:
+            await session.aclose()
+            raise SessionNotFoundError(conversation_id, user_id)
+        session._current_agent = None if agent[1] is None else _text(agent[1])
+        return session
+
+    @classmethod
+    def load(
+        cls,
+        conversation_id: str,
+        user_id: str,
+        redis_url: str | None = None,
+        **options: Any,
+    ) -> AgentSession:
+        return cls._sync(cls.aload(conversation_id, user_id, redis_url=redis_url, **options))
+
+    @classmethod
+    async def alist_sessions(
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        **options: Any,
+    ) -> list[SessionInfo]:
+        """One page of the user's conversations, most recently updated first.
+
+        Reads the user's own sorted set and each listed conversation's metadata in one
+        script: the cost grows with the page, never with the size of the database.
+        """
+        page = validate_limit(limit)
+        start = validate_limit(offset)
+        probe = cls("_", user_id=user_id, redis_url=redis_url, **options)
+        try:
+            if not page:
+                return []
+            async with probe._connection.errors():
+                rows = await scripts.LIST(
+                    probe._client(),
+                    [user_index_key(probe.prefix, probe.user_id)],
+                    [
+                        conversation_meta_prefix(probe.prefix, probe.user_id),
+                        start,
+                        page,
+                        *_INFO_FIELDS,
+                    ],
+                )
+        finally:
+            await probe.aclose()
+        return [_session_info(_text(cid), values) for cid, values in rows]
+
+    @classmethod
+    def list_sessions(
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        **options: Any,
+    ) -> list[SessionInfo]:
+        return cls._sync(
+            cls.alist_sessions(user_id, redis_url=redis_url, limit=limit, offset=offset, **options)
+        )
+
+    @classmethod
+    def list_conversations(
+        cls, user_id: str, redis_url: str | None = None, **options: Any
+    ) -> list[AgentSession]:
+        """The user's conversations as sessions, most recently updated first."""
+        infos = cls.list_sessions(user_id, redis_url=redis_url, **options)
+        return [
+            cls(info.conversation_id, user_id=user_id, redis_url=redis_url, **options)
+            for info in infos
+        ]
+
+    # The Agents SDK session protocol
+
+    async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
+        """The latest `limit` items in chronological order (all when None)."""
+        effective = validate_limit(resolve_session_limit(limit, self.session_settings))
+        if effective == 0:
+            return []
+        rows = await self._read(("metadata",), effective)
+        return [item_codec.decode(row[0]) for row in rows]
+
+    async def add_items(self, items: list[TResponseInputItem]) -> None:
+        """Append a batch atomically: all of it, contiguous and in order, or none of it."""
+        encoded = item_codec.encode_items(items)
+        if not encoded:
+            return
+        await self._append(list(items), encoded)
+        self._run_record.extend(item_codec.canonical(item) for item in items)
+        del self._run_record[:-_RUN_RECORD_LIMIT]
+
+    async def pop_item(self) -> TResponseInputItem | None:
+        async with self._connection.errors():
+            raw = await shielded(
+                scripts.POP(
+                    self._client(),
+                    [self._keys.meta, self._keys.user_index],
+                    [self._keys.message_prefix, self.conversation_id],
+                )
+            )
+        return None if raw is None else item_codec.decode(raw)
+
+    async def clear_session(self) -> None:
+        """Delete the conversation: messages, metadata and its entry in the user's list."""
+        await self.aclear()
+
+    # Guide API
+
+    async def astore_agent_result(self, result: Any) -> int:
+        """Store what a `Runner.run` result adds to this conversation; returns how many items.
+
+        Items the run received as history (the guide's `history + [message]` pattern) and
+        items the SDK already saved through this same session are not stored again.
+        """
+        full = result.to_input_list()
+        agent = getattr(getattr(result, "last_agent", None), "name", None)
+        produced_count = len(getattr(result, "new_items", []))
+        if self._saved_by_sdk(full[len(full) - produced_count :]):
+            self._run_record = []
+            if agent:
+                await self._append([], agent=agent)
+            return 0
+        given_count = len(full) - produced_count
+        given, produced = full[:given_count], full[given_count:]
+        overlap = 0
+        if given:
+            stored_tail = await self.get_items(limit=len(given))
+            overlap = item_codec.new_input_items(given, stored_tail)
+        to_store = given[overlap:] + produced
+        await self._append(to_store, agent=agent)
+        return len(to_store)
+
+    def _saved_by_sdk(self, produced: Sequence[Any]) -> bool:
+        """Whether a run's output already reached Redis through this session's add_items."""
+        if not produced or len(produced) > len(self._run_record):
+            return False
+        keys = [item_codec.canonical(item) for item in produced]
+        return keys == self._run_record[-len(keys) :]
+
+    def store_agent_result(self, result: Any) -> int:
+        return self._sync(self.astore_agent_result(result))
+
+    async def aget_messages(
+        self, limit: int | None = None, *, top_k: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The conversation as readable `{"role", "content", ...}` dicts, oldest first."""
+        effective = validate_limit(limit if limit is not None else top_k)
+        rows = await self._read(_MESSAGE_FIELDS, effective)
+        return [_message_view(row) for row in rows]
+
+    def get_messages(
+        self, limit: int | None = None, *, top_k: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._sync(self.aget_messages(limit, top_k=top_k))
+
+    async def ato_agent_inputs(self) -> list[TResponseInputItem]:
+        """The whole conversation as SDK input items, exactly as they were stored."""
+        return await self.get_items()
+
+    def to_agent_inputs(self) -> list[TResponseInputItem]:
+        return self._sync(self.ato_agent_inputs())
+
+    async def aadd_message(self, role: str, content: str, **metadata: Any) -> None:
+        """Append one plain message; keyword arguments are kept beside it as metadata."""
+        item: dict[str, Any] = {"role": role, "content": content}
+        await self._append([item], extras=[metadata] if metadata else None)
+
+    def add_message(self, role: str, content: str, **metadata: Any) -> None:
+        self._sync(self.aadd_message(role, content, **metadata))
+
+    async def astore_exchange(
+        self, user_message: str, assistant_response: str, agent_name: str | None = None
+    ) -> None:
+        """Append a user message and the assistant's reply together."""
+        exchange: list[Any] = [
+            {"role": "user", "content": user_message},
+            {"role": "assistant", "content": assistant_response},
+        ]
+        await self._append(exchange, agent=agent_name)
+
+    def store_exchange(
+        self, user_message: str, assistant_response: str, agent_name: str | None = None
+    ) -> None:
+        self._sync(self.astore_exchange(user_message, assistant_response, agent_name))
+
+    async def amessage_count(self) -> int:
+        async with self._connection.errors():
+            count = await self._client().hget(self._keys.meta, "count")
+        return 0 if count is None else int(count)
+
+    def message_count(self) -> int:
+        return self._sync(self.amessage_count())
+
+    @property
+    def current_agent(self) -> str | None:
+        """The agent that last answered in this conversation, as of the last read or write."""
+        return self._current_agent
+
+    async def aget_metadata(self) -> dict[str, Any]:
+        """The conversation's metadata; empty counts and times when it holds nothing yet."""
+        async with self._connection.errors():
+            raw = await self._client().hgetall(self._keys.meta)
+        meta = {_text(k): _text(v) for k, v in raw.items()}
+        agents = item_codec.decode(meta["agents"]) if "agents" in meta else []
+        self._current_agent = meta.get("last_agent")
+        ttl_ms = int(meta.get("ttl_ms", 0) or 0)
+        return {
+            "user_id": self.user_id,
+            "conversation_id": self.conversation_id,
+            "current_agent": self._current_agent,
+            "agents_used": agents,
+            "message_count": int(meta.get("count", 0)),
+            "title": meta.get("title", ""),
+            "created_at": from_epoch(meta.get("created_at")),
+            "updated_at": from_epoch(meta.get("updated_at")),
+            "ttl": ttl_ms / 1000 if ttl_ms else None,
+            "expires_at": from_epoch(int(meta["expires_at_ms"]) / 1000)
+            if ttl_ms and "expires_at_ms" in meta
+            else None,
+        }
+
+    def get_metadata(self) -> dict[str, Any]:
+        return self._sync(self.aget_metadata())
+
+    async def aclear(self) -> None:
+        """Delete this conversation and nothing else."""
+        async with self._connection.errors():
+            await shielded(
+                scripts.CLEAR(
+                    self._client(),
+                    [self._keys.meta, self._keys.user_index],
+                    [self._keys.message_prefix, self.conversation_id],
+                )
+            )
+        self._current_agent = None
+        self._run_record = []
+
+    def clear(self) -> None:
+        self._sync(self.aclear())
+
+    async def adelete(self) -> None:
+        await self.aclear()
+
+    def delete(self) -> None:
+        self._sync(self.aclear())
+
+    # Storage
+
+    async def _append(
+        self,
+        new_items: Sequence[Any],
+        encoded: list[str] | None = None,
+        *,
+        agent: str | None = None,
+        extras: list[Mapping[str, Any]] | None = None,
+    ) -> int:
+        encoded = encoded if encoded is not None else item_codec.encode_items(new_items)
+        extra_json = [item_codec.dumps(e) for e in extras] if extras else [""] * len(encoded)
+        args: list[Any] = [
+            self._keys.message_prefix,
+            self._entry_prefix,
+            self.user_id,
+            self.conversation_id,
+            "" if self._ttl_ms is None else self._ttl_ms,
+            agent or "",
+            item_codec.shorten(item_codec.user_text(new_items), _TITLE_WIDTH),
+            len(encoded),
+        ]
+        for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
+            view = item_codec.text_view(item)
+            args += [view.role, view.content, view.tool_call_id, raw, extra]
+        client = self._client()
+        async with self._connection.errors():
+            await ensure_message_index(client, self._connection.identity, self.prefix)
+            await shielded(scripts.APPEND(client, [self._keys.meta, self._keys.user_index], args))
+        if agent:
+            self._current_agent = agent
+        return len(encoded)
+
+    async def _read(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
+        async with self._connection.errors():
+            flat = await scripts.READ(
+                self._client(),
+                [self._keys.meta],
+                [self._keys.message_prefix, -1 if limit is None else limit, *fields],
+            )
+        width = len(fields)
+        rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+        rows.reverse()
+        return rows
+
+
+def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
+    user_id, created, updated, count, title, last_agent, expires_ms = values
+    return SessionInfo(
+        conversation_id=conversation_id,
+        user_id=_text(user_id),
+        created_at=from_epoch(created),  # type: ignore[arg-type]
+        updated_at=from_epoch(updated or created),  # type: ignore[arg-type]
+        message_count=int(count or 0),
+        title=_text(title) if title else "",
+        last_agent=_text(last_agent) if last_agent else None,
+        expires_at=from_epoch(int(expires_ms) / 1000) if expires_ms else None,
+    )
+
+
+def _message_view(row: list[Any]) -> dict[str, Any]:
+    raw, role, content, tool_call_id, timestamp, extra = row
+    item = item_codec.decode(raw)
+    view: dict[str, Any] = {
+        "role": _text(role),
+        "content": _text(content) if content is not None else "",
+        "type": item.get("type", "message") if isinstance(item, dict) else "message",
+        "timestamp": float(timestamp) if timestamp is not None else None,
+    }
+    if tool_call_id:
+        view["tool_call_id"] = _text(tool_call_id)
+    if extra:
+        view["metadata"] = item_codec.decode(extra)
+    return view

@@ -1,0 +1,207 @@
+"""Connections to Redis: one shared pool per server and event loop, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio as aioredis
+import redis.asyncio.connection as aio_connection
+import redis.exceptions as redis_errors
+
+from .errors import RedisModuleMissingError, RedisUnavailableError
+
+DEFAULT_REDIS_URL = "redis://localhost:6379"
+
+RedisClient = redis.Redis | aioredis.Redis
+
+_registry_lock = threading.Lock()
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+_url_users: dict[str, int] = {}
+
+
+def resolve_url(redis_url: str | None) -> str:
+    """An explicit URL wins, then `$REDIS_URL`, then a local Redis on the default port."""
+    if redis_url is None:
+        return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if not isinstance(redis_url, str) or not redis_url:
+        raise ValueError("redis_url must be a non-empty string such as 'redis://localhost:6379'")
+    return redis_url
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced, safe to show in errors and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid Redis URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _describe_client(client: RedisClient) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    secure = issubclass(
+        client.connection_pool.connection_class, (redis.SSLConnection, aio_connection.SSLConnection)
+    )
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"{'rediss' if secure else 'redis'}://{host}:{port}/{db}"
+
+
+def _async_twin(client: redis.Redis) -> aioredis.Redis:
+    """An asyncio client for the same server and credentials as a synchronous one."""
+    pool = client.connection_pool
+    sync_class = pool.connection_class
+    async_class: type[aio_connection.AbstractConnection] = aio_connection.Connection
+    if issubclass(sync_class, redis.UnixDomainSocketConnection):
+        async_class = aio_connection.UnixDomainSocketConnection
+    elif issubclass(sync_class, redis.SSLConnection):
+        async_class = aio_connection.SSLConnection
+    accepted: set[str] = set()
+    for klass in async_class.__mro__:
+        if "__init__" in vars(klass):
+            accepted |= set(inspect.signature(vars(klass)["__init__"]).parameters)
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k in accepted}
+    return aioredis.Redis(
+        connection_pool=aioredis.ConnectionPool(connection_class=async_class, **kwargs)
+    )
+
+
+class RedisConnection:
+    """Where one session's commands go: a URL (pools shared per server) or a caller's client.
+
+    redis.asyncio clients belong to the event loop they connect on, so a URL maps to one
+    pool per loop. A client passed by the caller is used as it is and never closed here;
+    on another loop it is reached through a twin client with the same settings.
+    """
+
+    def __init__(self, redis_url: str | None = None, redis_client: RedisClient | None = None):
+        if redis_client is not None and redis_url is not None:
+            raise ValueError("pass either redis_url or redis_client, not both")
+        if redis_client is not None and not isinstance(redis_client, (redis.Redis, aioredis.Redis)):
+            raise TypeError(
+                "redis_client must be a redis.Redis or redis.asyncio.Redis instance, "
+                f"got {type(redis_client).__name__}"
+            )
+        self._external = redis_client
+        self._url = None if redis_client is not None else resolve_url(redis_url)
+        self._twins: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed = False
+        if self._url is not None:
+            with _registry_lock:
+                _url_users[self._url] = _url_users.get(self._url, 0) + 1
+
+    @property
+    def display_url(self) -> str:
+        if self._url is not None:
+            return mask_url(self._url)
+        assert self._external is not None
+        return _describe_client(self._external)
+
+    @property
+    def identity(self) -> str:
+        """Stable name of the server this connection reaches, for per-server caches."""
+        return self._url if self._url is not None else f"client:{id(self._external)}"
+
+    def client(self) -> aioredis.Redis:
+        """The asyncio client to use on the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._url is None:
+            return self._external_client(loop)
+        with _registry_lock:
+            per_loop = _clients.setdefault(loop, {})
+            client = per_loop.get(self._url)
+            if client is None:
+                client = aioredis.Redis.from_url(self._url)
+                per_loop[self._url] = client
+            return client
+
+    def _external_client(self, loop: asyncio.AbstractEventLoop) -> aioredis.Redis:
+        from ._bridge import is_bridge_thread
+
+        external = self._external
+        if isinstance(external, aioredis.Redis) and not is_bridge_thread():
+            return external
+        twin = self._twins.get(loop)
+        if twin is None:
+            if isinstance(external, aioredis.Redis):
+                twin = aioredis.Redis(
+                    connection_pool=aioredis.ConnectionPool(
+                        connection_class=external.connection_pool.connection_class,
+                        **external.connection_pool.connection_kwargs,
+                    )
+                )
+            else:
+                assert external is not None
+                twin = _async_twin(external)
+            self._twins[loop] = twin
+        return twin
+
+    async def aclose(self) -> None:
+        """Release this session's share of the pools; the last user disconnects them."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        for twin_loop, twin in list(self._twins.items()):
+            if twin_loop is loop:
+                await twin.aclose()
+        self._twins.clear()
+        if self._url is None:
+            return
+        with _registry_lock:
+            remaining = _url_users.get(self._url, 1) - 1
+            if remaining > 0:
+                _url_users[self._url] = remaining
+                return
+            _url_users.pop(self._url, None)
+            client = _clients.get(loop, {}).pop(self._url, None)
+            for other in _clients.values():
+                other.pop(self._url, None)
+        if client is not None:
+            await client.aclose()
+
+    @asynccontextmanager
+    async def errors(self) -> AsyncIterator[None]:
+        """Turn redis-py's low-level failures into this package's typed errors."""
+        try:
+            yield
+        except redis_errors.AuthenticationError as exc:
+            reason = f"authentication failed ({exc})"
+            raise RedisUnavailableError(self.display_url, reason) from None
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+            raise RedisUnavailableError(self.display_url, str(exc) or type(exc).__name__) from None
+        except redis_errors.ResponseError as exc:
+            missing = _missing_capability(str(exc))
+            if missing is not None:
+                raise RedisModuleMissingError(missing, self.display_url) from None
+            raise
+
+
+def _missing_capability(message: str) -> str | None:
+    lowered = message.lower()
+    if "unknown command" not in lowered and "unknown redis command" not in lowered:
+        return None
+    if "ft." in lowered:
+        return "Query Engine (RediSearch module, FT.* commands)"
+    if "json." in lowered:
+        return "JSON data type (RedisJSON module, JSON.* commands)"
+    return None

@@ -1,0 +1,54 @@
+"""Typed errors, so callers can react to what went wrong without parsing messages."""
+
+from __future__ import annotations
+
+
+class RedisOpenAIAgentsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SessionNotFoundError(RedisOpenAIAgentsError, LookupError):
+    """The conversation does not exist for this user.
+
+    Raised alike for a conversation that never existed, that expired, or that belongs to
+    another user, so that a caller cannot probe for other users' conversation ids.
+    """
+
+    def __init__(self, conversation_id: str, user_id: str) -> None:
+        super().__init__(f"No conversation {conversation_id!r} for user {user_id!r}")
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+
+
+class InvalidIdentifierError(RedisOpenAIAgentsError, ValueError):
+    """A user, conversation or session id that cannot name a conversation."""
+
+
+class InvalidTTLError(RedisOpenAIAgentsError, ValueError):
+    """A ttl that is not a positive number of seconds."""
+
+
+class InvalidItemError(RedisOpenAIAgentsError, TypeError):
+    """An item that cannot be stored losslessly as JSON; nothing was written."""
+
+
+class RedisUnavailableError(RedisOpenAIAgentsError, ConnectionError):
+    """Redis could not be reached or refused the connection."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Cannot reach Redis at {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class RedisModuleMissingError(RedisOpenAIAgentsError, RuntimeError):
+    """The Redis server lacks a capability this session type needs."""
+
+    def __init__(self, capability: str, url: str) -> None:
+        super().__init__(
+            f"The Redis server at {url} has no {capability}. "
+            "Redis 8 (or Redis Stack 7.4) provides it: "
+            "`docker compose up -d` starts one, see the installation docs."
+        )
+        self.capability = capability
+        self.url = url

@@ -1,0 +1,140 @@
+"""SDK conversation items: lossless JSON encoding and the text view stored beside them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import InvalidItemError
+
+Item = dict[str, Any]
+
+_TEXT_PART_KEYS = ("text", "refusal")
+_PLACEHOLDERS = {"input_image": "[image]", "input_file": "[file]", "input_audio": "[audio]"}
+_MESSAGE_ROLES = {
+    "user": "user",
+    "assistant": "assistant",
+    "system": "system",
+    "developer": "system",
+}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that loads back equal, with ints, bools and nulls intact."""
+    return json.dumps(
+        value, default=_json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+
+
+def encode_item(item: Any) -> str:
+    """Encode one SDK item, or raise before anything is written."""
+    if isinstance(item, BaseModel):
+        item = item.model_dump(mode="json", exclude_unset=True)
+    if not isinstance(item, Mapping):
+        raise InvalidItemError(f"session items must be dicts, got {type(item).__name__}")
+    try:
+        return dumps(item)
+    except (TypeError, ValueError) as exc:
+        raise InvalidItemError(f"item cannot be stored as JSON: {exc}") from None
+
+
+def encode_items(items: Iterable[Any]) -> list[str]:
+    if isinstance(items, (str, bytes, Mapping)):
+        raise InvalidItemError("items must be a list of item dicts")
+    return [encode_item(item) for item in items]
+
+
+def decode(raw: str | bytes) -> Any:
+    return json.loads(raw)
+
+
+def canonical(item: Any) -> str:
+    """Order-independent JSON, to tell whether two items are the same item."""
+    return json.dumps(item, sort_keys=True, default=_json_default, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class TextView:
+    """What MessageHistory's `role`, `content` and `tool_call_id` fields hold for an item."""
+
+    role: str
+    content: str
+    tool_call_id: str = ""
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, Mapping):
+                texts = [part[k] for k in _TEXT_PART_KEYS if isinstance(part.get(k), str)]
+                parts.append(texts[0] if texts else _PLACEHOLDERS.get(str(part.get("type")), ""))
+            elif isinstance(part, str):
+                parts.append(part)
+        return "".join(p for p in parts)
+    return "" if content is None else str(content)
+
+
+def text_view(item: Mapping[str, Any]) -> TextView:
+    """A readable rendering of any Responses item, for people and for MessageHistory."""
+    kind = item.get("type")
+    role = item.get("role")
+    if isinstance(role, str) and kind in (None, "message"):
+        return TextView(_MESSAGE_ROLES.get(role, "user"), _text_of(item.get("content")))
+    call_id = str(item.get("call_id") or "")
+    if kind == "function_call":
+        return TextView("assistant", f"{item.get('name')}({item.get('arguments', '')})", call_id)
+    if (isinstance(kind, str) and kind.endswith("_call_output")) or kind == "function_call_output":
+        return TextView("tool", _text_of(item.get("output")), call_id)
+    if kind == "reasoning":
+        summary = item.get("summary") or []
+        return TextView("assistant", "\n".join(_text_of([p]) for p in summary if p))
+    return TextView("assistant", f"[{kind}]" if kind else "", call_id)
+
+
+def user_text(items: Iterable[Mapping[str, Any]]) -> str:
+    """The first user-written text among `items`, used as a conversation's title."""
+    for item in items:
+        if item.get("role") == "user" and item.get("type") in (None, "message"):
+            text = " ".join(_text_of(item.get("content")).split())
+            if text:
+                return text
+    return ""
+
+
+def shorten(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def new_input_items(given: Sequence[Any], stored_tail: Sequence[Any]) -> int:
+    """How many leading items of `given` are already the last items stored.
+
+    The guide continues a conversation with `history + [new message]`; those history items
+    are stored already and must not be stored twice.
+    """
+    if not given or not stored_tail:
+        return 0
+    given_keys = [canonical(item) for item in given]
+    stored_keys = [canonical(item) for item in stored_tail]
+    for start, key in enumerate(stored_keys):
+        overlap = len(stored_keys) - start
+        if (
+            key == given_keys[0]
+            and overlap <= len(given_keys)
+            and given_keys[:overlap] == stored_keys[start:]
+        ):
+            return overlap
+    return 0

@@ -1,0 +1,100 @@
+"""Key layout and id validation.
+
+Every key of one user's conversations carries the user id as its Redis Cluster hash tag,
+so a conversation, its messages and the user's conversation list always share one slot
+and every multi-key operation can run as one atomic script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InvalidIdentifierError
+
+MAX_ID_LENGTH = 4096
+DEFAULT_PREFIX = "roa"
+
+
+def validate_id(value: object, what: str) -> str:
+    """Accept any non-empty string up to MAX_ID_LENGTH characters."""
+    if not isinstance(value, str):
+        raise InvalidIdentifierError(f"{what} must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidIdentifierError(f"{what} must not be empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidIdentifierError(
+            f"{what} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}"
+        )
+    if "\x00" in value:
+        raise InvalidIdentifierError(f"{what} must not contain NUL characters")
+    return value
+
+
+def validate_prefix(prefix: object) -> str:
+    """A prefix may not contain braces: they would move the hash tag."""
+    prefix = validate_id(prefix, "prefix")
+    if "{" in prefix or "}" in prefix:
+        raise InvalidIdentifierError("prefix must not contain '{' or '}'")
+    return prefix
+
+
+def hash_tag(value: str) -> str:
+    """Escape an id so that it is exactly the content of a `{...}` hash tag.
+
+    `%`, `{` and `}` are percent-encoded, which keeps the mapping one-to-one while leaving
+    ordinary ids readable in tools such as RedisInsight.
+    """
+    return "{" + value.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") + "}"
+
+
+@dataclass(frozen=True)
+class ConversationKeys:
+    """The keys of one conversation of one user."""
+
+    prefix: str
+    user_id: str
+    conversation_id: str
+
+    @property
+    def _tag(self) -> str:
+        return hash_tag(self.user_id)
+
+    @property
+    def meta(self) -> str:
+        """Hash with the conversation's metadata and sequence bounds."""
+        return f"{self.prefix}:conv:{self._tag}:{self.conversation_id}"
+
+    @property
+    def user_index(self) -> str:
+        """Sorted set of the user's conversation ids, scored by last update time."""
+        return user_index_key(self.prefix, self.user_id)
+
+    @property
+    def message_prefix(self) -> str:
+        """Messages are hashes at this prefix plus their sequence number."""
+        return f"{self.prefix}:msg:{self._tag}:{self.conversation_id}:"
+
+    def message(self, seq: int) -> str:
+        return f"{self.message_prefix}{seq}"
+
+
+def user_index_key(prefix: str, user_id: str) -> str:
+    return f"{prefix}:user:{hash_tag(user_id)}"
+
+
+def conversation_meta_prefix(prefix: str, user_id: str) -> str:
+    return f"{prefix}:conv:{hash_tag(user_id)}:"
+
+
+def message_index_name(prefix: str) -> str:
+    """The RedisVL MessageHistory index name over every conversation under `prefix`."""
+    return f"{prefix}:messages"
+
+
+def message_index_prefix(prefix: str) -> str:
+    """The key prefix the message index covers (RedisVL adds the `:` separator)."""
+    return f"{prefix}:msg"
+
+
+def json_session_key(prefix: str, session_id: str) -> str:
+    return f"{prefix}:json:{hash_tag(session_id)}"

@@ -1,0 +1,63 @@
+-- Append a batch of items to a conversation, creating it when needed: one atomic step.
+-- KEYS: meta, user index
+-- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
+--       the stored ttl), agent name, title, item count, then 5 values per item:
+--       role, content, tool_call_id, item json, extra json
+local meta, uidx = KEYS[1], KEYS[2]
+local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ttl_arg, agent, title, n = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stamp = string.format('%.6f', now)
+
+local m = redis.call('HMGET', meta, 'tail', 'head', 'count', 'last_ts', 'ttl_ms',
+                     'expires_at_ms', 'title', 'agents')
+local created = not m[1]
+local head, tail, count, last_ts = 0, 0, 0, 0
+if created then
+  redis.call('HSET', meta, 'user_id', user_id, 'conversation_id', conv_id,
+             'created_at', stamp, 'head', 0)
+else
+  tail, head, count = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+  last_ts = tonumber(m[4] or '0')
+end
+local stored_ttl = tonumber(m[5] or '0')
+local ttl_ms = stored_ttl
+if ttl_arg ~= '' then ttl_ms = tonumber(ttl_arg) end
+local ttl_changed = created or ttl_ms ~= stored_ttl
+local expires_at = tonumber(m[6] or '0')
+local new_from = tail
+
+for i = 0, n - 1 do
+  local o = 9 + i * 5
+  local ts = now
+  if ts <= last_ts then ts = last_ts + 0.000001 end
+  last_ts = ts
+  local key = mprefix .. tail
+  redis.call('HSET', key, 'entry_id', eprefix .. tail, 'session_tag', conv_id,
+             'role', ARGV[o], 'content', ARGV[o + 1], 'timestamp', string.format('%.6f', ts),
+             'metadata', ARGV[o + 3], 'seq', tail)
+  if ARGV[o + 2] ~= '' then redis.call('HSET', key, 'tool_call_id', ARGV[o + 2]) end
+  if ARGV[o + 4] ~= '' then redis.call('HSET', key, 'extra', ARGV[o + 4]) end
+  tail = tail + 1
+end
+
+count = count + n
+redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
+           'last_ts', string.format('%.6f', last_ts), 'ttl_ms', ttl_ms)
+if title ~= '' and not m[7] then redis.call('HSET', meta, 'title', title) end
+if agent ~= '' then
+  local agents = cjson.decode(m[8] or '[]')
+  local known = false
+  for _, a in ipairs(agents) do if a == agent then known = true end end
+  if not known then table.insert(agents, agent) end
+  redis.call('HSET', meta, 'last_agent', agent, 'agents', cjson.encode(agents))
+end
+
+local uidx_existed = redis.call('EXISTS', uidx)
+redis.call('ZADD', uidx, now, conv_id)
+apply_ttl(meta, uidx, mprefix, head, tail, new_from, now_ms, ttl_ms,
+          expires_at, ttl_changed, uidx_existed)
+return {tail, count, created and 1 or 0}

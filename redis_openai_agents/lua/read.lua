@@ -1,0 +1,20 @@
+-- Read fields of the newest `limit` items (all when limit < 0), newest first.
+-- KEYS: meta.  ARGV: message key prefix, limit, then the field names.
+local mprefix, limit = ARGV[1], tonumber(ARGV[2])
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+local m = redis.call('HMGET', KEYS[1], 'head', 'tail')
+if not m[2] then return {} end
+local head, tail = tonumber(m[1]), tonumber(m[2])
+local out = {}
+local found = 0
+local s = tail - 1
+while s >= head and (limit < 0 or found < limit) do
+  local values = redis.call('HMGET', mprefix .. s, unpack(fields))
+  if values[1] then
+    found = found + 1
+    for _, v in ipairs(values) do out[#out + 1] = v end
+  end
+  s = s - 1
+end
+return out

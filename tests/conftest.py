@@ -1,0 +1,66 @@
+"""Fixtures: every test talks to a real Redis with the Query Engine and JSON.
+
+`REDIS_URL` names it (as `make test` arranges); without it, one embedded Redis Stack is
+started for the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from redis_openai_agents.offline import restore_default_model, use_offline_model
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    from redis_openai_agents.embedded import EmbeddedRedis
+
+    with EmbeddedRedis() as server:
+        os.environ["REDIS_URL"] = server.url
+        try:
+            yield server.url
+        finally:
+            os.environ.pop("REDIS_URL", None)
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain synchronous client for looking at what the sessions stored."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(r: redis.Redis) -> Iterator[str]:
+    """A key prefix of this test's own, removed afterwards with its search index."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    for key in r.scan_iter(f"{name}:*", count=1000):
+        r.delete(key)
+    try:
+        r.execute_command("FT.DROPINDEX", f"{name}:messages")
+    except redis.ResponseError:
+        pass
+
+
+@pytest.fixture
+def user_id() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def offline_model() -> Iterator[None]:
+    """Agents answer with the offline model for the duration of one test."""
+    use_offline_model()
+    yield
+    restore_default_model()
