@@ -6,6 +6,7 @@ started for the whole run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -47,10 +48,8 @@ def prefix(r: redis.Redis) -> Iterator[str]:
     yield name
     for key in r.scan_iter(f"{name}:*", count=1000):
         r.delete(key)
-    try:
+    with contextlib.suppress(redis.ResponseError):
         r.execute_command("FT.DROPINDEX", f"{name}:messages")
-    except redis.ResponseError:
-        pass
 
 
 @pytest.fixture
