@@ -396,7 +396,7 @@ class AgentSession(RedisBackedSession):
         extras: list[Mapping[str, Any]] | None = None,
     ) -> int:
         encoded = encoded if encoded is not None else item_codec.encode_items(new_items)
-        extra_json = [item_codec.dumps(e) for e in extras] if extras else [""] * len(encoded)
+        extra_json = [item_codec.encode_item(e) for e in extras] if extras else [""] * len(encoded)
         args: list[Any] = [
             self._keys.message_prefix,
             self._entry_prefix,

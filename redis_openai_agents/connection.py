@@ -173,11 +173,16 @@ class RedisConnection:
                 _url_users[self._url] = remaining
                 return
             _url_users.pop(self._url, None)
-            client = _clients.get(loop, {}).pop(self._url, None)
-            for other in _clients.values():
-                other.pop(self._url, None)
-        if client is not None:
-            await client.aclose()
+            orphans = [
+                (owner, clients.pop(self._url))
+                for owner, clients in list(_clients.items())
+                if self._url in clients
+            ]
+        for owner, client in orphans:
+            if owner is loop:
+                await client.aclose()
+            elif owner.is_running():
+                asyncio.run_coroutine_threadsafe(client.aclose(), owner)
 
     @asynccontextmanager
     async def errors(self) -> AsyncIterator[None]:
