@@ -19,6 +19,8 @@ LAB_STAMP := $(VENV)/.make-lab.stamp
 RUN := $(PYTHON) -m redis_openai_agents.embedded run --
 
 PYTEST_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told to.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 SANITIZE := $(wildcard notebooks/sanitize.cfg)
 NBVAL_ARGS := $(if $(NOTEBOOKS),notebooks --nbval --nbval-current-env --nbval-cell-timeout=120 $(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)))
@@ -74,7 +76,7 @@ notebooks: $(STAMP) ## Re-execute the notebooks in place
 	$(RUN) $(PYTHON) scripts/run_guide.py --write
 
 lab: $(LAB_STAMP) ## JupyterLab on notebooks/ with Redis
-	$(RUN) $(PYTHON) -m jupyterlab --ServerApp.root_dir=notebooks
+	$(RUN) $(PYTHON) -m jupyterlab --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
 docs: $(STAMP) ## Build the documentation (mkdocs build --strict)
 	$(RUN) $(PYTHON) -m mkdocs build --strict

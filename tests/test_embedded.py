@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -198,7 +199,7 @@ SCRIPT_THAT_FORGETS_TO_STOP = textwrap.dedent(
     import sys, time
     from redis_openai_agents.embedded import EmbeddedRedis
     server = EmbeddedRedis().start()
-    print(server.pid, server.port, flush=True)
+    print(server.pid, server.port, server.workdir, flush=True)
     if sys.argv[1] == "hang":
         time.sleep(60)
     """
@@ -214,13 +215,18 @@ def test_no_orphan_server_when_owner_ends(ending: str) -> None:
         text=True,
     )
     assert owner.stdout is not None
-    pid, port = map(int, owner.stdout.readline().split())
+    pid_text, port_text, workdir = owner.stdout.readline().split()
+    pid, port = int(pid_text), int(port_text)
     if ending == "sigkill":
         owner.send_signal(signal.SIGKILL)
     owner.wait(timeout=30)
     owner.stdout.close()
     assert _process_gone(pid)
     assert _port_is_free(port)
+    if ending == "exit":
+        assert not Path(workdir).exists()
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 CHILD_REPORTS_URL = textwrap.dedent(
