@@ -43,7 +43,6 @@ _INFO_FIELDS = (
 )
 _MESSAGE_FIELDS = ("metadata", "role", "content", "tool_call_id", "timestamp", "extra")
 _TITLE_WIDTH = 60
-_RUN_RECORD_LIMIT = 1000
 
 
 def _text(value: Any) -> str:
@@ -81,7 +80,6 @@ class AgentSession(RedisBackedSession):
         self._keys = ConversationKeys(self.prefix, self.user_id, self.conversation_id)
         self._entry_prefix = self._keys.message_prefix[len(message_index_prefix(self.prefix)) + 1 :]
         self._current_agent: str | None = None
-        self._run_record: list[str] = []
 
     @property
     def session_id(self) -> str:
@@ -105,7 +103,9 @@ class AgentSession(RedisBackedSession):
         **options: Any,
     ) -> AgentSession:
         """Start a new conversation with a fresh id and record it in the user's list."""
-        conversation_id = options.pop("conversation_id", None) or uuid.uuid4().hex
+        conversation_id = options.pop("conversation_id", None)
+        if conversation_id is None:
+            conversation_id = uuid.uuid4().hex
         session = cls(conversation_id, user_id=user_id, redis_url=redis_url, ttl=ttl, **options)
         await session._append([])
         return session
@@ -223,12 +223,9 @@ class AgentSession(RedisBackedSession):
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append a batch atomically: all of it, contiguous and in order, or none of it."""
-        encoded = item_codec.encode_items(items)
-        if not encoded:
-            return
-        await self._append(list(items), encoded)
-        self._run_record.extend(item_codec.canonical(item) for item in items)
-        del self._run_record[:-_RUN_RECORD_LIMIT]
+        batch = item_codec.normalize_items(items)
+        if batch:
+            await self._append(batch)
 
     async def pop_item(self) -> TResponseInputItem | None:
         async with self._connection.errors():
@@ -250,33 +247,16 @@ class AgentSession(RedisBackedSession):
     async def astore_agent_result(self, result: Any) -> int:
         """Store what a `Runner.run` result adds to this conversation; returns how many items.
 
-        Items the run received as history (the guide's `history + [message]` pattern) and
-        items the SDK already saved through this same session are not stored again.
+        The result's items are lined up against the end of the stored conversation, so
+        history it was given (the guide's `history + [message]` pattern), a run that saved
+        itself through `session=`, and a result stored twice are not stored again.
         """
-        full = result.to_input_list()
+        full = item_codec.normalize_items(result.to_input_list())
+        stored_tail = await self.get_items(limit=len(full)) if full else []
+        overlap = item_codec.new_input_items(full, stored_tail)
         agent = getattr(getattr(result, "last_agent", None), "name", None)
-        produced_count = len(getattr(result, "new_items", []))
-        if self._saved_by_sdk(full[len(full) - produced_count :]):
-            self._run_record = []
-            if agent:
-                await self._append([], agent=agent)
-            return 0
-        given_count = len(full) - produced_count
-        given, produced = full[:given_count], full[given_count:]
-        overlap = 0
-        if given:
-            stored_tail = await self.get_items(limit=len(given))
-            overlap = item_codec.new_input_items(given, stored_tail)
-        to_store = given[overlap:] + produced
-        await self._append(to_store, agent=agent)
-        return len(to_store)
-
-    def _saved_by_sdk(self, produced: Sequence[Any]) -> bool:
-        """Whether a run's output already reached Redis through this session's add_items."""
-        if not produced or len(produced) > len(self._run_record):
-            return False
-        keys = [item_codec.canonical(item) for item in produced]
-        return keys == self._run_record[-len(keys) :]
+        await self._append(full[overlap:], agent=agent)
+        return len(full) - overlap
 
     def store_agent_result(self, result: Any) -> int:
         return self._sync(self.astore_agent_result(result))
@@ -370,11 +350,14 @@ class AgentSession(RedisBackedSession):
                 scripts.CLEAR(
                     self._client(),
                     [self._keys.meta, self._keys.user_index],
-                    [self._keys.message_prefix, self.conversation_id],
+                    [
+                        self._keys.message_prefix,
+                        self.conversation_id,
+                        conversation_meta_prefix(self.prefix, self.user_id),
+                    ],
                 )
             )
         self._current_agent = None
-        self._run_record = []
 
     def clear(self) -> None:
         self._sync(self.aclear())
@@ -390,12 +373,11 @@ class AgentSession(RedisBackedSession):
     async def _append(
         self,
         new_items: Sequence[Any],
-        encoded: list[str] | None = None,
         *,
         agent: str | None = None,
         extras: list[Mapping[str, Any]] | None = None,
     ) -> int:
-        encoded = encoded if encoded is not None else item_codec.encode_items(new_items)
+        encoded = item_codec.encode_items(new_items)
         extra_json = [item_codec.encode_item(e) for e in extras] if extras else [""] * len(encoded)
         args: list[Any] = [
             self._keys.message_prefix,
@@ -409,7 +391,8 @@ class AgentSession(RedisBackedSession):
         ]
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
             view = item_codec.text_view(item)
-            args += [view.role, view.content, view.tool_call_id, raw, extra]
+            content = item_codec.storable_text(view.content)
+            args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
         client = self._client()
         async with self._connection.errors():
             await ensure_message_index(client, self._connection.identity, self.prefix)

@@ -30,16 +30,40 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON that loads back equal, with ints, bools and nulls intact."""
-    return json.dumps(
+    """Compact JSON that loads back equal, with ints, bools and nulls intact.
+
+    Text stays readable UTF-8; only strings UTF-8 cannot carry (lone surrogates) fall
+    back to `\\u` escapes, which JSON round-trips exactly.
+    """
+    text = json.dumps(
         value, default=_json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
     )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
+    return text
+
+
+def as_dict(item: Any) -> Any:
+    """SDK pydantic items as the plain dicts the Runner itself stores."""
+    if isinstance(item, BaseModel):
+        return item.model_dump(mode="json", exclude_unset=True)
+    return item
+
+
+def storable_text(text: str) -> str:
+    """Text safe to send to Redis as UTF-8, for the readable copies of items."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def encode_item(item: Any) -> str:
     """Encode one SDK item, or raise before anything is written."""
-    if isinstance(item, BaseModel):
-        item = item.model_dump(mode="json", exclude_unset=True)
+    item = as_dict(item)
     if not isinstance(item, Mapping):
         raise InvalidItemError(f"session items must be dicts, got {type(item).__name__}")
     try:
@@ -48,9 +72,14 @@ def encode_item(item: Any) -> str:
         raise InvalidItemError(f"item cannot be stored as JSON: {exc}") from None
 
 
-def encode_items(items: Iterable[Any]) -> list[str]:
-    if isinstance(items, (str, bytes, Mapping)):
+def normalize_items(items: Iterable[Any]) -> list[Any]:
+    """A batch as a list of plain dicts, refusing what is not a batch of items."""
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
         raise InvalidItemError("items must be a list of item dicts")
+    return [as_dict(item) for item in items]
+
+
+def encode_items(items: Iterable[Any]) -> list[str]:
     return [encode_item(item) for item in items]
 
 

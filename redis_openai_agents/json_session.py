@@ -131,7 +131,7 @@ class JSONSession(RedisBackedSession):
         return found
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
-        encoded = item_codec.encode_items(items)
+        encoded = item_codec.encode_items(item_codec.normalize_items(items))
         if encoded:
             await self._write("append", *encoded)
 

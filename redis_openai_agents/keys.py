@@ -13,6 +13,8 @@ from .errors import InvalidIdentifierError
 
 MAX_ID_LENGTH = 4096
 DEFAULT_PREFIX = "roa"
+TAG_SEPARATOR = "\x1f"
+_RESERVED = ("\x00", TAG_SEPARATOR)
 
 
 def validate_id(value: object, what: str) -> str:
@@ -25,8 +27,12 @@ def validate_id(value: object, what: str) -> str:
         raise InvalidIdentifierError(
             f"{what} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}"
         )
-    if "\x00" in value:
-        raise InvalidIdentifierError(f"{what} must not contain NUL characters")
+    if any(ch in value for ch in _RESERVED):
+        raise InvalidIdentifierError(f"{what} must not contain NUL or U+001F characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidIdentifierError(f"{what} must be valid Unicode text") from None
     return value
 
 

@@ -532,8 +532,8 @@ async def test_message_history_reads_the_conversation_in_order(
 async def test_message_history_keeps_look_alike_conversation_ids_apart(
     redis_url: str, prefix: str, user_id: str, r: redis.Redis
 ) -> None:
-    """session_tag is a TAG field: by default `,` splits it and spaces are trimmed."""
-    ids = ["a", "A", "a,b", " a", "a b"]
+    """session_tag is case-sensitive and not split on `,`, so look-alike ids stay apart."""
+    ids = ["a", "A", "a,b", "b", "a b", "a|b"]
     for cid in ids:
         await new(redis_url, prefix, user_id, cid).add_items([user(f"in {cid!r}")])
     seen = {}
@@ -543,6 +543,17 @@ async def test_message_history_keeps_look_alike_conversation_ids_apart(
         )
         seen[cid] = [m["content"] for m in history.get_recent(top_k=10)]
     assert seen == {cid: [f"in {cid!r}"] for cid in ids}
+
+
+async def test_ids_differing_only_in_surrounding_spaces_stay_apart(
+    redis_url: str, prefix: str, user_id: str
+) -> None:
+    """The search index trims tag values; the sessions themselves never do."""
+    for cid in ["a", " a", "a "]:
+        await new(redis_url, prefix, user_id, cid).add_items([user(f"in {cid!r}")])
+    for cid in ["a", " a", "a "]:
+        items = await new(redis_url, prefix, user_id, cid).get_items()
+        assert [i["content"] for i in items] == [f"in {cid!r}"]
 
 
 # The 0.1.0 API

@@ -7,21 +7,26 @@ local meta, uidx = KEYS[1], KEYS[2]
 local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl_arg, agent, title, n = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 
+-- Times are whole microseconds (exact in a Lua number); items of one conversation get
+-- strictly increasing timestamps, so MessageHistory's timestamp sort keeps their order.
 local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local stamp = string.format('%.6f', now)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now_ms = math.floor(now_us / 1000)
+local function seconds(us)
+  return string.format('%d.%06d', math.floor(us / 1000000), us % 1000000)
+end
+local stamp = seconds(now_us)
 
-local m = redis.call('HMGET', meta, 'tail', 'head', 'count', 'last_ts', 'ttl_ms',
+local m = redis.call('HMGET', meta, 'tail', 'head', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents')
 local created = not m[1]
-local head, tail, count, last_ts = 0, 0, 0, 0
+local head, tail, count, last_us = 0, 0, 0, 0
 if created then
   redis.call('HSET', meta, 'user_id', user_id, 'conversation_id', conv_id,
              'created_at', stamp, 'head', 0)
 else
   tail, head, count = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-  last_ts = tonumber(m[4] or '0')
+  last_us = tonumber(m[4] or '0')
 end
 local stored_ttl = tonumber(m[5] or '0')
 local ttl_ms = stored_ttl
@@ -32,12 +37,12 @@ local new_from = tail
 
 for i = 0, n - 1 do
   local o = 9 + i * 5
-  local ts = now
-  if ts <= last_ts then ts = last_ts + 0.000001 end
-  last_ts = ts
+  local ts = now_us
+  if ts <= last_us then ts = last_us + 1 end
+  last_us = ts
   local key = mprefix .. tail
   redis.call('HSET', key, 'entry_id', eprefix .. tail, 'session_tag', conv_id,
-             'role', ARGV[o], 'content', ARGV[o + 1], 'timestamp', string.format('%.6f', ts),
+             'role', ARGV[o], 'content', ARGV[o + 1], 'timestamp', seconds(ts),
              'metadata', ARGV[o + 3], 'seq', tail)
   if ARGV[o + 2] ~= '' then redis.call('HSET', key, 'tool_call_id', ARGV[o + 2]) end
   if ARGV[o + 4] ~= '' then redis.call('HSET', key, 'extra', ARGV[o + 4]) end
@@ -46,7 +51,7 @@ end
 
 count = count + n
 redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
-           'last_ts', string.format('%.6f', last_ts), 'ttl_ms', ttl_ms)
+           'last_us', last_us, 'ttl_ms', ttl_ms)
 if title ~= '' and not m[7] then redis.call('HSET', meta, 'title', title) end
 if agent ~= '' then
   local agents = cjson.decode(m[8] or '[]')
@@ -57,7 +62,7 @@ if agent ~= '' then
 end
 
 local uidx_existed = redis.call('EXISTS', uidx)
-redis.call('ZADD', uidx, now, conv_id)
+redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, mprefix, head, tail, new_from, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed)
 return {tail, count, created and 1 or 0}

@@ -1,5 +1,6 @@
 -- Delete one conversation: its messages, its metadata and its entry in the user's list.
--- KEYS: meta, user index.  ARGV: message key prefix, conversation id.
+-- The user's list then expires with the last of the conversations it still names.
+-- KEYS: meta, user index.  ARGV: message key prefix, conversation id, metadata key prefix.
 local meta, uidx = KEYS[1], KEYS[2]
 local m = redis.call('HMGET', meta, 'head', 'tail')
 local removed = 0
@@ -10,4 +11,21 @@ if m[2] then
 end
 redis.call('UNLINK', meta)
 redis.call('ZREM', uidx, ARGV[2])
+local latest = 0
+for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
+  local at = redis.call('PEXPIRETIME', ARGV[3] .. id)
+  if at == -2 then
+    redis.call('ZREM', uidx, id)
+  elseif at == -1 then
+    latest = -1
+    break
+  elseif at > latest then
+    latest = at
+  end
+end
+if latest == -1 then
+  redis.call('PERSIST', uidx)
+elseif latest > 0 then
+  redis.call('PEXPIREAT', uidx, latest)
+end
 return removed

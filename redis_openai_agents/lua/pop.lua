@@ -14,10 +14,10 @@ end
 if not popped then return false end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stamp = string.format('%d.%06d', tonumber(t[1]), tonumber(t[2]))
 if count > 0 then count = count - 1 end
-redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', string.format('%.6f', now))
-redis.call('ZADD', uidx, now, conv_id)
+redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp)
+redis.call('ZADD', uidx, stamp, conv_id)
 local ttl_ms = tonumber(m[4] or '0')
 local expires_at = tonumber(m[5] or '0')
 apply_ttl(meta, uidx, mprefix, head, tail, tail, now_ms, ttl_ms, expires_at, false, 1)
