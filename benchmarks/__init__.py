@@ -1,0 +1,1 @@
+"""Benchmarks of the session backends: `python -m benchmarks` (see benchmarks/README.md)."""

@@ -1,0 +1,160 @@
+"""`python -m benchmarks`: run every workload, print PASS/FAIL per budget, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from . import budgets, environment, plot, report
+from .config import BenchConfig
+from .redisinfo import Admin
+from .stats import median
+from .workloads import Bench
+
+HERE = Path(__file__).resolve().parent
+PHASES = ("sizes", "roundtrips", "concurrency", "listing")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError("sizes must be positive integers")
+    return sizes
+
+
+def _phases(text: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(chosen) - set(PHASES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown phase(s) {sorted(unknown)}; known: {PHASES}")
+    return chosen
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Compare AgentSession and JSONSession with the SDK's RedisSession and "
+        "SQLiteSession and with RedisVL MessageHistory, in one run against one Redis "
+        "($REDIS_URL, or an embedded Redis Stack when it is unset).",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument("--sizes", type=_sizes, help="conversation sizes, e.g. 10,100,1000")
+    parser.add_argument("--repeat", type=int, help="rounds per measurement")
+    parser.add_argument("--duration", type=float, help="seconds per concurrency round")
+    parser.add_argument(
+        "--only",
+        type=_phases,
+        default=PHASES,
+        help=f"comma-separated phases to run, among {','.join(PHASES)}",
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results.md", help="report path")
+    parser.add_argument("--plot", type=Path, default=HERE / "latency.png", help="plot path")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the plot")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a budget fails")
+    parser.add_argument("--redis-url", default=None, help="default: $REDIS_URL")
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def _redis(url: str | None) -> Iterator[str]:
+    url = url or os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    from redis_openai_agents.embedded import EmbeddedRedis
+
+    with EmbeddedRedis() as server:
+        yield server.url
+
+
+async def _ping(url: str, count: int = 200) -> float:
+    client = aioredis.Redis.from_url(url)
+    try:
+        await client.ping()
+        samples = []
+        for _ in range(count):
+            start = time.perf_counter()
+            await client.ping()
+            samples.append(time.perf_counter() - start)
+        return median(samples)
+    finally:
+        await client.aclose()
+
+
+async def run(
+    config: BenchConfig, url: str, phases: Sequence[str], workdir: Path
+) -> tuple[Bench, float]:
+    gc.collect()
+    gc.freeze()  # the SDK's import graph is large: keep it out of every later collection
+    admin = Admin(url)
+    bench = Bench(config, url, workdir, admin, log=lambda line: print(line, flush=True))
+    try:
+        bench.results.environment = environment.describe(admin)
+        ping = await _ping(url, 20 if config.quick else 200)
+        steps = {
+            "sizes": ("workloads 1-3 and memory", bench.run_sizes),
+            "roundtrips": ("round trips", bench.run_round_trips),
+            "concurrency": ("concurrent conversations", bench.run_concurrency),
+            "listing": ("list_sessions", bench.run_listing),
+        }
+        for phase in PHASES:
+            if phase not in phases:
+                continue
+            title, step = steps[phase]
+            started = time.perf_counter()
+            print(f"[{phase}] {title}", flush=True)
+            await step()
+            print(f"[{phase}] done in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        admin.close()
+    return bench, ping
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = BenchConfig.quick_run() if args.quick else BenchConfig.full()
+    config = config.with_overrides(args.sizes, args.repeat, args.duration)
+    command = "python -m benchmarks" + (
+        " " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+        if (sys.argv[1:] if argv is None else argv)
+        else ""
+    )
+    started = time.perf_counter()
+    with _redis(args.redis_url) as url, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        bench, ping = asyncio.run(run(config, url, args.only, Path(tmp)))
+    results = bench.results
+    checks = budgets.evaluate(results)
+    plot_name: str | None = None
+    if not args.no_plot:
+        if plot.available():
+            plot.write_plot(results, args.plot)
+            plot_name = os.path.relpath(args.plot.resolve(), args.out.resolve().parent)
+        else:
+            print("matplotlib is not installed: no plot (pip install matplotlib)")
+    text = report.render(results, checks, config, bench.items, command, ping, plot_name)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print()
+    for check in checks:
+        print(f"{check.status:4}  {check.subject:13}  {check.budget}: {check.measured}")
+    failed = sum(check.status == budgets.FAIL for check in checks)
+    print(
+        f"\n{len(checks) - failed} of {len(checks)} budgets not failed; report: {args.out}"
+        + (f", plot: {args.plot}" if plot_name else "")
+        + f" ({time.perf_counter() - started:.0f} s)"
+    )
+    return 1 if args.strict and failed else 0

@@ -1,0 +1,77 @@
+"""The machine, the versions and the date that a run's numbers belong to."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from .redisinfo import Admin
+
+_PACKAGES = ("redis-openai-agents", "openai-agents", "redis", "hiredis", "redisvl")
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    return "?"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}{' (with local changes)' if dirty else ''}"
+
+
+def describe(admin: Admin) -> dict[str, str]:
+    server = admin.server_versions()
+    modules = ", ".join(f"{name} {ver}" for name, ver in server.items() if name != "redis")
+    packages = ", ".join(f"{name} {_version(name)}" for name in _PACKAGES)
+    return {
+        "Date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "Machine": f"{_cpu_model()}, {os.cpu_count()} cores, {_memory()} RAM, "
+        f"{platform.system()} {platform.release()}",
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "Redis": f"{server.get('redis', '?')} ({modules or 'no modules'}) on loopback",
+        "Packages": packages,
+        "Commit": _git_commit(),
+    }
