@@ -2,7 +2,7 @@
 
 - The Guide section lists every `notebooks/[0-9]*.ipynb` in file-name order, so a new
   notebook appears on the site without touching mkdocs.yml, and the guide's index page
-  gets a generated table of the notebooks with their first paragraph.
+  gets a generated list of the notebooks with their first paragraph.
 - Notebook pages get "edit" links to `notebooks/<name>.ipynb`, the real file behind the
   `docs/notebooks` symlink.
 - Notebook pages get a table of contents read from their rendered headings, and links
@@ -109,13 +109,14 @@ def _guide_table(page: Page, config: MkDocsConfig) -> str:
             "    The guide's notebooks (`notebooks/01_*.ipynb`, ...) appear here as soon as "
             "they are committed.\n"
         )
-    rows = ["| | Notebook | What it shows |", "|---|---|---|"]
-    for number, path in enumerate(notebooks, start=1):
+    items = []
+    for path in notebooks:
         title, summary = notebook_summary(path)
-        link = f"../notebooks/{path.name}"
-        summary = summary.replace("|", "\\|") or "&nbsp;"
-        rows.append(f"| {number} | [{title}]({link}) | {summary} |")
-    return "\n".join(rows) + "\n"
+        item = f"1. **[{title}](../notebooks/{path.name})**"
+        if summary:
+            item += f"\n\n    {summary}"
+        items.append(item)
+    return "\n\n".join(items) + "\n"
 
 
 def _benchmark_results(config: MkDocsConfig) -> str:
