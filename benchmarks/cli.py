@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from . import budgets, environment, plot, report
+from . import budgets, environment, plot, report, server_baseline
 from .config import BenchConfig
 from .redisinfo import Admin
 from .stats import median
@@ -119,9 +119,23 @@ async def run(
             print(f"[{phase}] {title}", flush=True)
             await step()
             print(f"[{phase}] done in {time.perf_counter() - started:.1f} s", flush=True)
+        if not config.quick:
+            bench.results.server_baseline = _redis_benchmark(admin, url)
     finally:
         admin.close()
     return bench, ping
+
+
+def _redis_benchmark(admin: Admin, url: str) -> list[server_baseline.Baseline]:
+    """redis-benchmark's own numbers, unless that would touch keys that are not ours."""
+    keys = server_baseline.BENCHMARK_KEYS
+    if admin.client.exists(*keys):
+        return []
+    print("[baseline] redis-benchmark", flush=True)
+    try:
+        return server_baseline.measure(url)
+    finally:
+        admin.client.delete(*keys)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -198,10 +198,25 @@ def cost_lines(results: Results, ping: float) -> list[str]:
         "",
         "Client CPU is this process's CPU time (`time.process_time`, SQLite's worker threads "
         "included); server CPU is Redis's `used_cpu_user + used_cpu_sys`; the rest is "
-        "network and waiting. One bare round trip (`PING` through redis.asyncio) takes "
-        f"{_us(ping)} µs here.",
+        "network and waiting (the two CPU times can overlap, so this is a lower bound). One "
+        f"bare round trip (`PING` through redis.asyncio) takes {_us(ping)} µs here.",
         "",
         *_table(["Backend", "operation", "wall", "client CPU", "server CPU", "other"], rows),
+    ]
+
+
+def _baseline_lines(results: Results) -> list[str]:
+    if not results.server_baseline:
+        return []
+    rows = [
+        [b.test, f"{b.requests_per_second:,.0f}", f"{b.p50_ms:.3f}", f"{b.p99_ms:.3f}"]
+        for b in results.server_baseline
+    ]
+    return [
+        "What the server alone does here (`redis-benchmark`, one connection, no pipelining, "
+        "1,400-byte values):",
+        "",
+        *_table(["test", "requests/s", "p50 ms", "p99 ms"], rows),
     ]
 
 
@@ -252,4 +267,5 @@ def render(
     lines += memory_lines(results, items)
     lines += round_trip_lines(results)
     lines += cost_lines(results, ping)
+    lines += _baseline_lines(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .server_baseline import Baseline
 from .stats import Series, median, percentile
 
 # Latency workloads, measured at every conversation size.
@@ -109,6 +110,7 @@ class Results:
     round_trips: dict[str, dict[str, RoundTrips]] = field(default_factory=dict)
     costs: dict[str, dict[str, Cost]] = field(default_factory=dict)
     cost_size: int = 0
+    server_baseline: list[Baseline] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
