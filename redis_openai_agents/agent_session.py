@@ -184,7 +184,7 @@ class AgentSession(RedisBackedSession):
                     ],
                 )
         finally:
-            await probe.aclose()
+            probe._connection.release()
         return [_session_info(_text(cid), values) for cid, values in rows]
 
     @classmethod

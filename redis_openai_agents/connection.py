@@ -163,7 +163,10 @@ class RedisConnection:
         loop = asyncio.get_running_loop()
         for twin_loop, twin in list(self._twins.items()):
             if twin_loop is loop:
-                await twin.aclose()
+                await twin.aclose(close_connection_pool=True)
+            elif twin_loop.is_running():
+                closing = twin.aclose(close_connection_pool=True)
+                asyncio.run_coroutine_threadsafe(closing, twin_loop)
         self._twins.clear()
         if self._url is None:
             return
@@ -184,9 +187,25 @@ class RedisConnection:
             elif owner.is_running():
                 asyncio.run_coroutine_threadsafe(client.aclose(), owner)
 
+    def release(self) -> None:
+        """Stop holding a share of the shared pools, leaving them connected for reuse."""
+        if self._closed or self._url is None:
+            return
+        self._closed = True
+        with _registry_lock:
+            remaining = _url_users.get(self._url, 1) - 1
+            if remaining > 0:
+                _url_users[self._url] = remaining
+            else:
+                _url_users.pop(self._url, None)
+
     @asynccontextmanager
-    async def errors(self) -> AsyncIterator[None]:
-        """Turn redis-py's low-level failures into this package's typed errors."""
+    async def errors(self, capability: str | None = None) -> AsyncIterator[None]:
+        """Turn redis-py's low-level failures into this package's typed errors.
+
+        `capability` names what the commands inside need, for scripts: Redis reports an
+        unknown command called from a script without naming the module that provides it.
+        """
         try:
             yield
         except redis_errors.AuthenticationError as exc:
@@ -195,13 +214,13 @@ class RedisConnection:
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
             raise RedisUnavailableError(self.display_url, str(exc) or type(exc).__name__) from None
         except redis_errors.ResponseError as exc:
-            missing = _missing_capability(str(exc))
+            missing = _missing_capability(str(exc), capability)
             if missing is not None:
                 raise RedisModuleMissingError(missing, self.display_url) from None
             raise
 
 
-def _missing_capability(message: str) -> str | None:
+def _missing_capability(message: str, capability: str | None) -> str | None:
     lowered = message.lower()
     if "unknown command" not in lowered and "unknown redis command" not in lowered:
         return None
@@ -209,4 +228,4 @@ def _missing_capability(message: str) -> str | None:
         return "Query Engine (RediSearch module, FT.* commands)"
     if "json." in lowered:
         return "JSON data type (RedisJSON module, JSON.* commands)"
-    return None
+    return capability

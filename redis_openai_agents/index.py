@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisSearchError
@@ -10,7 +12,9 @@ from redisvl.schema import IndexSchema
 
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix
 
-_ready: set[tuple[str, str]] = set()
+RECHECK_SECONDS = 60.0
+
+_checked_at: dict[tuple[str, str], float] = {}
 
 
 def message_index_schema(prefix: str) -> IndexSchema:
@@ -45,9 +49,14 @@ def message_index_schema(prefix: str) -> IndexSchema:
 
 
 async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str) -> None:
-    """Create the index once per server and prefix in this process, if it is missing."""
+    """Create the index if it is missing, checking at most once a minute per server.
+
+    Checking on every write would double its round trips; checking only once per process
+    would never bring back an index dropped (or flushed) while the process runs.
+    """
     key = (server, prefix)
-    if key in _ready:
+    now = time.monotonic()
+    if now - _checked_at.get(key, -RECHECK_SECONDS) < RECHECK_SECONDS:
         return
     index = AsyncSearchIndex(message_index_schema(prefix), redis_client=client)
     try:
@@ -57,9 +66,9 @@ async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str)
             if isinstance(exc.__cause__, RedisError):
                 raise exc.__cause__ from None
             raise
-    _ready.add(key)
+    _checked_at[key] = now
 
 
 def forget_message_indexes() -> None:
-    """Drop the per-process memory of created indexes (after FLUSHALL in tests)."""
-    _ready.clear()
+    """Check for the index again on the next write (after FLUSHALL, say)."""
+    _checked_at.clear()

@@ -14,7 +14,12 @@ from .errors import InvalidItemError
 Item = dict[str, Any]
 
 _TEXT_PART_KEYS = ("text", "refusal")
-_PLACEHOLDERS = {"input_image": "[image]", "input_file": "[file]", "input_audio": "[audio]"}
+_PLACEHOLDERS = {
+    "input_image": "[image]",
+    "input_file": "[file]",
+    "input_audio": "[audio]",
+    "computer_screenshot": "[screenshot]",
+}
 _MESSAGE_ROLES = {
     "user": "user",
     "assistant": "assistant",
@@ -104,6 +109,8 @@ class TextView:
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
+    if isinstance(content, Mapping):
+        return _text_of([content])
     if isinstance(content, Sequence):
         parts: list[str] = []
         for part in content:

@@ -14,6 +14,7 @@ from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 from agents.memory.session_settings import resolve_session_limit
 
+from . import _exact_json as exact
 from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
@@ -21,17 +22,23 @@ from ._bridge import shielded
 from .connection import RedisClient
 from .keys import DEFAULT_PREFIX, json_session_key, validate_id
 
-_MISSING = object()
 _ESCAPES = {"%": "%25", '"': "%22", "\\": "%5C"}
+_JSON_CAPABILITY = "JSON data type (RedisJSON module, JSON.* commands)"
+
+
+def _escape(ch: str) -> str:
+    return _ESCAPES.get(ch) or (f"%{ord(ch):02X}" if ord(ch) < 0x20 else ch)
 
 
 def _field_name(key: str) -> str:
     """A document field name that RedisJSON's path parser reads back as written.
 
     Dots, `$`, brackets and quotes in keys are all fine inside a bracketed, double-quoted
-    path segment, except `"`, `\\` and control characters: those are percent-encoded.
+    path segment, except `"`, `\\`, control characters and leading spaces (which the
+    parser drops): those are percent-encoded, `%` included, so decoding is exact.
     """
-    return "".join(_ESCAPES.get(ch) or (f"%{ord(ch):02X}" if ord(ch) < 0x20 else ch) for ch in key)
+    body = key.lstrip(" ")
+    return "%20" * (len(key) - len(body)) + "".join(_escape(ch) for ch in body)
 
 
 def _path(key: str) -> str:
@@ -41,12 +48,16 @@ def _path(key: str) -> str:
 def _validate_key(key: object) -> str:
     if not isinstance(key, str):
         raise TypeError(f"JSONSession keys must be strings, got {type(key).__name__}")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("JSONSession keys must be valid Unicode text") from None
     return key
 
 
 def _encode_value(value: Any) -> str:
     try:
-        return item_codec.dumps(value)
+        return exact.encode(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"value cannot be stored as JSON: {exc}") from None
 
@@ -79,7 +90,7 @@ class JSONSession(RedisBackedSession):
 
     async def _write(self, op: str, *operands: Any) -> Any:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
-        async with self._connection.errors():
+        async with self._connection.errors(_JSON_CAPABILITY):
             return await shielded(
                 scripts.JSON_WRITE(self._client(), [self.key], [op, ttl, *operands])
             )
@@ -99,12 +110,12 @@ class JSONSession(RedisBackedSession):
 
     async def get(self, key: str, default: Any = None) -> Any:
         found = await self._get(_path(_validate_key(key)))
-        return found[0] if found else default
+        return exact.restore(found[0]) if found else default
 
     async def get_all(self) -> dict[str, Any]:
         """Every key set on this session, with its value."""
         found = await self._get("$.data")
-        return {unquote(k): v for k, v in found[0].items()} if found else {}
+        return {unquote(k): exact.restore(v) for k, v in found[0].items()} if found else {}
 
     async def delete(self, key: str) -> bool:
         """Remove one key; True when it existed."""
@@ -126,18 +137,19 @@ class JSONSession(RedisBackedSession):
         if effective == 0:
             return []
         found = await self._get("$.items" if effective is None else f"$.items[-{effective}:]")
-        if effective is None:
-            return found[0] if found else []
-        return found
+        items = (found[0] if found else []) if effective is None else found
+        return [exact.restore(item) for item in items]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
-        encoded = item_codec.encode_items(item_codec.normalize_items(items))
+        batch = item_codec.normalize_items(items)
+        item_codec.encode_items(batch)
+        encoded = [exact.encode(item) for item in batch]
         if encoded:
             await self._write("append", *encoded)
 
     async def pop_item(self) -> TResponseInputItem | None:
         raw = await self._write("pop")
-        return None if raw is None else item_codec.decode(raw)
+        return None if raw is None else exact.restore(item_codec.decode(raw))
 
     async def clear_session(self) -> None:
         """Forget the conversation items; the session's key-value data stays."""

@@ -17,6 +17,7 @@ class SessionInfo(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int
+    """Entries of `get_messages()`: every stored item, tool calls and reasoning included."""
     title: str
     last_agent: str | None = None
     expires_at: datetime | None = None

@@ -1,31 +1,43 @@
 -- Every write to a JSONSession document: create it when missing, apply one change,
--- stamp it and slide its expiry, atomically.
+-- stamp it and slide its expiry, atomically. A change Redis refuses leaves no document
+-- behind that this call created.
 -- KEYS: document.  ARGV: op, ttl ms ('' keeps the stored ttl), operands...
 --   set <path> <json>   del <path>   append <json>...   pop   clear_items
 local key, op, ttl_arg = KEYS[1], ARGV[1], ARGV[2]
 local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local stamp = string.format('%.6f', now)
-local exists = redis.call('EXISTS', key) == 1
-if not exists then
+local stamp = string.format('%d.%06d', tonumber(t[1]), tonumber(t[2]))
+local created = redis.call('EXISTS', key) == 0
+if created then
   if op == 'del' or op == 'pop' or op == 'clear_items' then return false end
   redis.call('JSON.SET', key, '$',
     '{"data":{},"items":[],"created_at":' .. stamp .. ',"updated_at":' .. stamp .. ',"ttl_ms":0}')
 end
-local result = false
-if op == 'set' then
-  redis.call('JSON.SET', key, ARGV[3], ARGV[4])
-  result = 1
-elseif op == 'del' then
-  result = redis.call('JSON.DEL', key, ARGV[3])
-elseif op == 'append' then
-  result = redis.call('JSON.ARRAPPEND', key, '$.items', unpack(ARGV, 3))[1]
-elseif op == 'pop' then
-  result = redis.call('JSON.ARRPOP', key, '$.items')[1]
-elseif op == 'clear_items' then
-  result = redis.call('JSON.CLEAR', key, '$.items')
-else
-  return redis.error_reply('unknown JSONSession operation ' .. op)
+
+local function apply()
+  if op == 'set' then
+    redis.call('JSON.SET', key, ARGV[3], ARGV[4])
+    return 1
+  elseif op == 'del' then
+    return redis.call('JSON.DEL', key, ARGV[3])
+  elseif op == 'append' then
+    local length = 0
+    for i = 3, #ARGV, 1000 do
+      length = redis.call('JSON.ARRAPPEND', key, '$.items',
+                          unpack(ARGV, i, math.min(i + 999, #ARGV)))[1]
+    end
+    return length
+  elseif op == 'pop' then
+    return redis.call('JSON.ARRPOP', key, '$.items')[1]
+  elseif op == 'clear_items' then
+    return redis.call('JSON.CLEAR', key, '$.items')
+  end
+  error('unknown JSONSession operation ' .. op)
+end
+
+local ok, result = pcall(apply)
+if not ok then
+  if created then redis.call('DEL', key) end
+  return redis.error_reply(type(result) == 'table' and result.err or tostring(result))
 end
 redis.call('JSON.SET', key, '$.updated_at', stamp)
 local ttl_ms
