@@ -67,7 +67,7 @@ format: $(STAMP) ## Format and autofix with ruff
 	$(PYTHON) -m ruff check --fix .
 
 test: lint ## Lint, then pytest of tests/ and the notebooks (nbval) against Redis
-	$(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
+	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
 
 guide: $(STAMP) ## Run the guide (scripts/run_guide.py) against Redis
 	$(RUN) $(PYTHON) scripts/run_guide.py
