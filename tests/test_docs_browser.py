@@ -55,7 +55,9 @@ pytestmark = pytest.mark.skipif(
 
 def _chromium() -> str:
     configured = os.environ.get("CHROMIUM")
-    candidates = [configured] if configured else ["/usr/bin/chromium", "chromium", "chromium-browser"]
+    candidates = (
+        [configured] if configured else ["/usr/bin/chromium", "chromium", "chromium-browser"]
+    )
     for candidate in candidates:
         found = shutil.which(candidate) if candidate else None
         if found:
@@ -104,7 +106,9 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{(proc.stdout + proc.stderr)[-6000:]}"
+    assert proc.returncode == 0, (
+        f"mkdocs build --strict failed:\n{(proc.stdout + proc.stderr)[-6000:]}"
+    )
     return site
 
 
@@ -118,8 +122,16 @@ def _free_port() -> int:
 def served_site(built_site: Path) -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(built_site)],
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(built_site),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -144,7 +156,9 @@ def served_site(built_site: Path) -> Iterator[str]:
             server.kill()
 
 
-def test_site_in_headless_chromium(served_site: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_site_in_headless_chromium(
+    served_site: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     chromium = _chromium()
     node = _node()
     shots = Path(os.environ.get("DOCS_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
@@ -158,7 +172,10 @@ def test_site_in_headless_chromium(served_site: str, tmp_path_factory: pytest.Te
     try:
         report = json.loads(proc.stdout)
     except ValueError:
-        pytest.fail(f"check.mjs exited {proc.returncode} without a report:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"check.mjs exited {proc.returncode} without a report:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     if proc.returncode == 2:
         pytest.fail(f"Chromium could not be started: {report.get('error')}")
     assert "error" not in report, f"check.mjs crashed: {report['error']}"
@@ -175,7 +192,17 @@ def test_site_in_headless_chromium(served_site: str, tmp_path_factory: pytest.Te
         assert info["cells"] > 0 and info["visibleOutputs"] > 0, (path, info)
         assert info["download"] == 1, (path, info)
     pages = set(report["pages"])
-    for expected in ("", "installation/", "guide/", "concepts/", "comparison/", "api/", "benchmarks/"):
-        assert served_site + expected in pages, f"{expected or 'home'} page not reached from the home page"
+    for expected in (
+        "",
+        "installation/",
+        "guide/",
+        "concepts/",
+        "comparison/",
+        "api/",
+        "benchmarks/",
+    ):
+        assert served_site + expected in pages, (
+            f"{expected or 'home'} page not reached from the home page"
+        )
     for notebook in NOTEBOOKS:
         assert f"{served_site}notebooks/{notebook.stem}/" in pages

@@ -83,7 +83,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     for entry in config.nav or []:
         if isinstance(entry, dict) and GUIDE_SECTION in entry:
             section = entry[GUIDE_SECTION]
-            known = {item if isinstance(item, str) else next(iter(item.values())) for item in section}
+            known = {
+                item if isinstance(item, str) else next(iter(item.values())) for item in section
+            }
             section.extend(nb for nb in notebooks if nb not in known)
             break
     else:
@@ -196,7 +198,12 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
         level, anchor, inner = int(match.group(1)), match.group(2), match.group(3)
         if level > int(depth):
             continue
-        token = {"level": level, "id": anchor, "name": html.escape(_heading_text(inner)), "children": []}
+        token = {
+            "level": level,
+            "id": anchor,
+            "name": html.escape(_heading_text(inner)),
+            "children": [],
+        }
         while stack and stack[-1]["level"] >= level:
             stack.pop()
         (stack[-1]["children"] if stack else tokens).append(token)
