@@ -121,6 +121,8 @@ async def run(
             print(f"[{phase}] done in {time.perf_counter() - started:.1f} s", flush=True)
         if not config.quick:
             bench.results.server_baseline = _redis_benchmark(admin, url)
+        env = bench.results.environment
+        env["Load average"] += f", {environment.load_average()} at the end"
     finally:
         admin.close()
     return bench, ping

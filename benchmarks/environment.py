@@ -74,4 +74,14 @@ def describe(admin: Admin) -> dict[str, str]:
         "Redis": f"{server.get('redis', '?')} ({modules or 'no modules'}) on loopback",
         "Packages": packages,
         "Commit": _git_commit(),
+        "Load average": f"{load_average()} at the start",
     }
+
+
+def load_average() -> str:
+    """The 1-minute load average against the core count: how shared the machine was."""
+    try:
+        one = os.getloadavg()[0]
+    except OSError:
+        return "unknown"
+    return f"{one:.1f} on {os.cpu_count()} cores"

@@ -7,6 +7,7 @@ import gc
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,16 @@ async def _pop(conv: bk.Conversation, count: int) -> None:
         await conv.pop_item()
 
 
+@dataclass(frozen=True)
+class Task:
+    """One operation to time: `op(i)` for the i-th sample, `undo(i)` to restore (untimed)."""
+
+    key: tuple[str, ...]
+    op: Op
+    undo: Op | None = None
+    undo_each: bool = True
+
+
 class Bench:
     """One benchmark run against one Redis, all backends in this process and event loop."""
 
@@ -98,48 +109,50 @@ class Bench:
             await backend.aclose()
             backend.cleanup(self.admin)
 
-    async def measure(
-        self,
-        key: tuple[str, ...],
-        op: Op,
-        undo: Op | None = None,
-        *,
-        undo_each: bool = True,
-    ) -> list[float]:
-        """Time `op` repeatedly after a warm-up; the count is fixed on the first call per key.
-
-        `undo` (untimed) restores the conversation after each sample, or after the whole
-        block when `undo_each` is false (for sizes where the block's writes are negligible).
-        """
+    async def _calibrate(self, task: Task) -> int:
+        """Warm `task` up (untimed); on its first call, fix how many samples it gets."""
         cfg = self.config
-        n = self._ops.get(key)
-        estimate = self._estimates.get(key, 0.0)
+        n = self._ops.get(task.key)
+        estimate = self._estimates.get(task.key, 0.0)
         warmups = cfg.warmup_ops if n is None else int(estimate < cfg.block_seconds / 3)
         warm: list[float] = []
         for i in range(warmups):
             start = time.perf_counter()
-            await op(i)
+            await task.op(i)
             warm.append(time.perf_counter() - start)
-            if undo is not None:
-                await undo(i)
+            if task.undo is not None:
+                await task.undo(i)
         if n is None:
             estimate = max(median(warm), 1e-6)
             n = max(cfg.min_ops, min(cfg.max_ops, int(cfg.block_seconds / estimate)))
             if estimate > cfg.slow_op_seconds:
                 n = min(n, cfg.slow_ops)
-            self._ops[key] = n
-            self._estimates[key] = estimate
+            self._ops[task.key] = n
+            self._estimates[task.key] = estimate
+        return n
+
+    async def measure(self, tasks: Sequence[Task]) -> list[list[float]]:
+        """Time every task, interleaved sample by sample so drift hits all of them alike.
+
+        Each task gets its own number of samples (fixed on its first round from a warm-up);
+        `undo` restores its conversation, untimed, after each sample or after the block.
+        """
+        counts = [await self._calibrate(task) for task in tasks]
         gc.collect()
-        samples: list[float] = []
-        for i in range(n):
-            start = time.perf_counter()
-            await op(i)
-            samples.append(time.perf_counter() - start)
-            if undo is not None and undo_each:
-                await undo(i)
-        if undo is not None and not undo_each:
-            for i in reversed(range(n)):
-                await undo(i)
+        samples: list[list[float]] = [[] for _ in tasks]
+        for i in range(max(counts, default=0)):
+            for task, count, found in zip(tasks, counts, samples, strict=True):
+                if i >= count:
+                    continue
+                start = time.perf_counter()
+                await task.op(i)
+                found.append(time.perf_counter() - start)
+                if task.undo is not None and task.undo_each:
+                    await task.undo(i)
+        for task, count in zip(tasks, counts, strict=True):
+            if task.undo is not None and not task.undo_each:
+                for i in reversed(range(count)):
+                    await task.undo(i)
         return samples
 
     def operation(self, workload: str, conv: bk.Conversation) -> tuple[Op, Op | None]:
@@ -186,13 +199,14 @@ class Bench:
                 started = time.perf_counter()
                 for rnd in range(cfg.repeat):
                     for workload in SIZE_WORKLOADS:
-                        for backend in _rotate(backends, rnd):
+                        order = _rotate(backends, rnd)
+                        tasks = []
+                        for backend in order:
                             op, undo = self.operation(workload, convs[size][backend.name])
                             key = (workload, str(size), backend.name)
-                            samples = await self.measure(
-                                key, op, undo, undo_each=size < BLOCK_UNDO_SIZE
-                            )
-                            table = self.results.latency[workload][size]
+                            tasks.append(Task(key, op, undo, undo_each=size < BLOCK_UNDO_SIZE))
+                        table = self.results.latency[workload][size]
+                        for backend, samples in zip(order, await self.measure(tasks), strict=True):
                             table.setdefault(backend.name, Series()).add_round(samples)
                 self.log(f"  size {size}: {time.perf_counter() - started:.1f} s")
             await self.run_costs(backends, convs[cfg.cost_size])
@@ -397,8 +411,8 @@ class Bench:
         for rnd in range(self.config.repeat):
             names = list(cases)
             names = names[rnd % len(names) :] + names[: rnd % len(names)]
-            for name in names:
-                samples = await self.measure(("list", name + suffix), cases[name])
+            tasks = [Task(("list", name + suffix), cases[name]) for name in names]
+            for name, samples in zip(names, await self.measure(tasks), strict=True):
                 self.results.listing.setdefault(name + suffix, Series()).add_round(samples)
 
 
