@@ -23,6 +23,11 @@ PYTEST_ARGS ?=
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 SANITIZE := $(wildcard notebooks/sanitize.cfg)
+BROWSER_DIR := scripts/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
+BROWSER_DEPS := $(if $(filter 1,$(SKIP_BROWSER_TESTS)),,$(BROWSER_STAMP))
+# Material 9.8 prints an end-of-life banner for MkDocs 2 on every build.
+DOCS_ENV := NO_MKDOCS_2_WARNING=1
 NBVAL_ARGS := $(if $(NOTEBOOKS),notebooks --nbval --nbval-current-env --nbval-cell-timeout=120 $(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -49,7 +54,7 @@ $(STAMP): pyproject.toml
 	  $(BOOTSTRAP_PYTHON) -m venv $(VENV); \
 	fi
 	$(PIP) install --quiet --progress-bar off --upgrade 'pip>=25.1'
-	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint
+	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint --group docs
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 \
 	  --display-name 'Python 3 (redis-openai-agents)' > /dev/null
 	@touch $@
@@ -66,8 +71,12 @@ format: $(STAMP) ## Format and autofix with ruff
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-test: lint ## Lint, then pytest of tests/ and the notebooks (nbval) against Redis
-	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
+	@touch $@
+
+test: lint $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
+	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
 
 guide: $(STAMP) ## Run the guide (scripts/run_guide.py) against Redis
 	$(RUN) $(PYTHON) scripts/run_guide.py
@@ -78,11 +87,11 @@ notebooks: $(STAMP) ## Re-execute the notebooks in place
 lab: $(LAB_STAMP) ## JupyterLab on notebooks/ with Redis
 	$(RUN) $(PYTHON) -m jupyterlab --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
-docs: $(STAMP) ## Build the documentation (mkdocs build --strict)
-	$(RUN) $(PYTHON) -m mkdocs build --strict
+docs: $(STAMP) ## Build the documentation into site/ (mkdocs build --strict)
+	$(DOCS_ENV) $(PYTHON) -m mkdocs build --strict
 
-docs-serve: $(STAMP) ## Serve the documentation with live reload
-	$(RUN) $(PYTHON) -m mkdocs serve
+docs-serve: $(STAMP) ## Serve the documentation on http://127.0.0.1:8000 with live reload
+	$(DOCS_ENV) $(PYTHON) -m mkdocs serve
 
 bench: $(STAMP) ## Run the benchmarks against Redis
 	$(RUN) $(PYTHON) -m benchmarks
