@@ -98,8 +98,8 @@ def listing_lines(results: Results) -> list[str]:
         "",
         "The SDK has no per-user listing: its row is what an SDK user would write instead "
         "(SCAN the keyspace for the user's sessions, sort by `updated_at`, read one page). "
-        "The last row calls `alist_sessions` when no session of the process is open, so "
-        "each call opens and closes its own connection.",
+        "The last row calls `alist_sessions` when no session of the process is open, as a "
+        "web request that only lists would.",
         "",
         *_table(["Case", "median ms", "p99 ms", "ratio to SDK + SCAN"], rows),
     ]

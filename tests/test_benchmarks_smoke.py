@@ -56,6 +56,7 @@ def test_budgets_skip_what_was_not_measured() -> None:
 
 def test_quick_benchmark_writes_the_report(redis_url: str, r: redis.Redis, tmp_path: Path) -> None:
     out, png = tmp_path / "results.md", tmp_path / "latency.png"
+    before = set(r.scan_iter("bench*", count=1000))
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--plot", str(png)],
@@ -74,4 +75,5 @@ def test_quick_benchmark_writes_the_report(redis_url: str, r: redis.Redis, tmp_p
     assert "PASS" in done.stdout or "FAIL" in done.stdout
     if importlib.util.find_spec("matplotlib") is not None:
         assert png.stat().st_size > 0
-    assert not list(r.scan_iter("bench*", count=1000)), "the benchmark left keys behind"
+    left = set(r.scan_iter("bench*", count=1000)) - before
+    assert not left, f"the benchmark left keys behind: {sorted(left)[:5]}"
