@@ -1,7 +1,8 @@
 """Persistent, multi-user OpenAI Agents SDK sessions in Redis."""
 
+from ._base import TTL
 from .agent_session import AgentSession
-from .connection import DEFAULT_REDIS_URL
+from .connection import DEFAULT_REDIS_URL, RedisClient
 from .errors import (
     InvalidIdentifierError,
     InvalidItemError,
@@ -18,11 +19,13 @@ from .session_info import SessionInfo
 __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_REDIS_URL",
+    "TTL",
     "AgentSession",
     "InvalidIdentifierError",
     "InvalidItemError",
     "InvalidTTLError",
     "JSONSession",
+    "RedisClient",
     "RedisModuleMissingError",
     "RedisOpenAIAgentsError",
     "RedisUnavailableError",

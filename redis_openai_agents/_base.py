@@ -20,6 +20,7 @@ T = TypeVar("T")
 Self = TypeVar("Self", bound="RedisBackedSession")
 
 TTL = int | float | timedelta
+"""A time to live: seconds (`int` or `float`) or a `datetime.timedelta`."""
 
 
 def validate_ttl(ttl: object) -> int | None:
@@ -52,6 +53,7 @@ class RedisBackedSession:
     """Connection handling shared by AgentSession and JSONSession."""
 
     session_settings: SessionSettings | None
+    """The SDK's session settings; its `limit` applies when `get_items` gets none."""
 
     def __init__(
         self,
@@ -64,12 +66,17 @@ class RedisBackedSession:
     ) -> None:
         self._ttl_ms = validate_ttl(ttl)
         self.prefix = validate_prefix(prefix if prefix is not None else DEFAULT_PREFIX)
+        """First part of every key this session writes."""
         self.session_settings = session_settings
         self._connection = RedisConnection(redis_url, redis_client)
 
     @property
     def ttl(self) -> float | None:
-        """The ttl in seconds this object writes with, or None to keep the stored one."""
+        """The ttl in seconds this object writes with, or None to keep the stored one.
+
+        After `load` without `ttl=` this is None, while the conversation keeps the ttl
+        stored with it; `AgentSession.get_metadata()["ttl"]` reads that one.
+        """
         return None if self._ttl_ms is None else self._ttl_ms / 1000
 
     @property
@@ -85,10 +92,15 @@ class RedisBackedSession:
         return run_sync(coro)
 
     async def aclose(self) -> None:
-        """Release this session's connections; a client passed in stays open."""
+        """Release this session's share of the connection pool; `async with` calls it.
+
+        The pool closes when its last session releases it. A `redis_client` passed in
+        stays open: it belongs to the caller.
+        """
         await self._connection.aclose()
 
     def close(self) -> None:
+        """Blocking version of `aclose`; a `with` block calls it on exit."""
         self._sync(self.aclose())
 
     async def __aenter__(self: Self) -> Self:

@@ -53,8 +53,30 @@ class AgentSession(RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
-    `store_agent_result`. Conversation ids are scoped to their user: every key of a user's
-    conversations shares one Redis Cluster hash tag.
+    [`store_agent_result`][redis_openai_agents.AgentSession.store_agent_result].
+    Conversation ids are scoped to their user: every key of a user's conversations shares
+    one Redis Cluster hash tag, and another user cannot load them.
+
+    Any call that reaches Redis raises
+    [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError] when the server
+    cannot be reached, and writes raise
+    [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
+    without the Query Engine.
+
+    Example:
+        ```python
+        from agents import Agent, Runner
+        from redis_openai_agents import AgentSession
+
+        agent = Agent(name="assistant", instructions="Be brief.")
+        session = AgentSession.create(user_id="alice", ttl=3600)
+        Runner.run_sync(agent, "My name is Alice.", session=session)
+
+        # Later, in any process that reaches the same Redis:
+        session = AgentSession.load(session.conversation_id, user_id="alice")
+        for info in AgentSession.list_sessions(user_id="alice"):
+            print(info)
+        ```
     """
 
     def __init__(
@@ -68,8 +90,43 @@ class AgentSession(RedisBackedSession):
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | None = None,
     ) -> None:
+        """Name a conversation; nothing is sent to Redis until the first call.
+
+        A conversation opened this way appears in
+        [`list_sessions`][redis_openai_agents.AgentSession.list_sessions] only after its
+        first write; [`create`][redis_openai_agents.AgentSession.create] records it at once,
+        and [`load`][redis_openai_agents.AgentSession.load] checks that it exists.
+
+        Args:
+            conversation_id: Any non-empty string up to 4096 characters without NUL or
+                U+001F. Scoped to the user: the same id under two users names two
+                conversations.
+            user_id: The conversation's owner, with the same rules as `conversation_id`.
+            redis_url: The server: this argument, then `$REDIS_URL`, then
+                `redis://localhost:6379`. Sessions with the same URL share one
+                connection pool per event loop.
+            ttl: Expiry in seconds or as a `timedelta`. It slides: every write moves the
+                expiry of every key of the conversation to `ttl` after that write, so the
+                conversation never half-expires; reads do not extend it. None keeps the
+                ttl stored with the conversation, so a new conversation then has none.
+            redis_client: A `redis.Redis` or `redis.asyncio.Redis` to use instead of a
+                URL, for settings a URL cannot carry. The session never closes it.
+            prefix: First part of every key and of the search index name, so several
+                applications can share one Redis. Must not contain `{` or `}`, which
+                would move the Cluster hash tag.
+            session_settings: The SDK's `SessionSettings`; its `limit` applies when
+                [`get_items`][redis_openai_agents.AgentSession.get_items] gets none.
+
+        Raises:
+            InvalidIdentifierError: An id or the prefix is not allowed.
+            InvalidTTLError: `ttl` is not a positive number of seconds.
+            ValueError: Both `redis_url` and `redis_client` were given.
+            TypeError: `redis_client` is not a redis-py client.
+        """
         self.conversation_id = validate_id(conversation_id, "conversation_id")
+        """The conversation's id, unique within its user."""
         self.user_id = validate_id(user_id, "user_id")
+        """The conversation's owner."""
         super().__init__(
             redis_url=redis_url,
             redis_client=redis_client,
@@ -102,7 +159,20 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         **options: Any,
     ) -> AgentSession:
-        """Start a new conversation with a fresh id and record it in the user's list."""
+        """Start a conversation and record it in the user's list straight away.
+
+        Args:
+            user_id: The conversation's owner.
+            redis_url: The server, as for the constructor.
+            ttl: Sliding expiry in seconds or as a `timedelta`; None for none.
+            **options: `conversation_id=` (default: a random UUID hex; an existing
+                conversation of that id is continued, not replaced), `redis_client=`,
+                `prefix=`, `session_settings=`, as for the constructor.
+
+        Returns:
+            The session, already listed by
+                [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
+        """
         conversation_id = options.pop("conversation_id", None)
         if conversation_id is None:
             conversation_id = uuid.uuid4().hex
@@ -118,6 +188,11 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         **options: Any,
     ) -> AgentSession:
+        """Blocking version of [`acreate`][redis_openai_agents.AgentSession.acreate].
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
         return cls._sync(cls.acreate(user_id, redis_url=redis_url, ttl=ttl, **options))
 
     @classmethod
@@ -130,8 +205,24 @@ class AgentSession(RedisBackedSession):
     ) -> AgentSession:
         """Open an existing conversation of this user.
 
-        Raises SessionNotFoundError when it does not exist, expired, or belongs to another
-        user. It keeps the ttl it was created with unless `ttl=` is passed.
+        Loading reads only the metadata and does not extend the expiry. The conversation
+        keeps the ttl stored with it unless `ttl=` is passed, which then applies from the
+        next write on.
+
+        Args:
+            conversation_id: The conversation to open.
+            user_id: Its owner.
+            redis_url: The server, as for the constructor.
+            **options: `ttl=`, `redis_client=`, `prefix=`, `session_settings=`, as for the
+                constructor.
+
+        Returns:
+            The session, with [`current_agent`][redis_openai_agents.AgentSession.current_agent]
+                set from the stored metadata.
+
+        Raises:
+            SessionNotFoundError: The conversation never existed, expired, or belongs to
+                another user; the three cases are indistinguishable on purpose.
         """
         session = cls(conversation_id, user_id=user_id, redis_url=redis_url, **options)
         async with session._connection.errors():
@@ -150,6 +241,11 @@ class AgentSession(RedisBackedSession):
         redis_url: str | None = None,
         **options: Any,
     ) -> AgentSession:
+        """Blocking version of [`aload`][redis_openai_agents.AgentSession.aload].
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
         return cls._sync(cls.aload(conversation_id, user_id, redis_url=redis_url, **options))
 
     @classmethod
@@ -165,6 +261,21 @@ class AgentSession(RedisBackedSession):
 
         Reads the user's own sorted set and each listed conversation's metadata in one
         script: the cost grows with the page, never with the size of the database.
+        Listing does not extend any expiry.
+
+        Args:
+            user_id: Whose conversations to list.
+            redis_url: The server, as for the constructor.
+            limit: Page size; 0 returns an empty list.
+            offset: How many of the most recently updated conversations to skip.
+            **options: `redis_client=`, `prefix=`, as for the constructor.
+
+        Returns:
+            One [`SessionInfo`][redis_openai_agents.SessionInfo] per conversation, the
+                most recently written first.
+
+        Raises:
+            ValueError: `limit` or `offset` is negative or not an integer.
         """
         page = validate_limit(limit)
         start = validate_limit(offset)
@@ -196,16 +307,41 @@ class AgentSession(RedisBackedSession):
         offset: int = 0,
         **options: Any,
     ) -> list[SessionInfo]:
+        """Blocking version of [`alist_sessions`][redis_openai_agents.AgentSession.alist_sessions].
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
         return cls._sync(
             cls.alist_sessions(user_id, redis_url=redis_url, limit=limit, offset=offset, **options)
         )
 
     @classmethod
     def list_conversations(
-        cls, user_id: str, redis_url: str | None = None, **options: Any
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        **options: Any,
     ) -> list[AgentSession]:
-        """The user's conversations as sessions, most recently updated first."""
-        infos = cls.list_sessions(user_id, redis_url=redis_url, **options)
+        """One page of the user's conversations as sessions, most recently updated first.
+
+        Args:
+            user_id: Whose conversations to list.
+            redis_url: The server, as for the constructor.
+            limit: Page size, as for
+                [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
+            offset: How many of the most recently updated conversations to skip.
+            **options: Constructor options (`ttl=`, `redis_client=`, `prefix=`,
+                `session_settings=`) for the returned sessions.
+
+        Returns:
+            Sessions ready to use, without another round trip each.
+        """
+        infos = cls.list_sessions(
+            user_id, redis_url=redis_url, limit=limit, offset=offset, **options
+        )
         return [
             cls(info.conversation_id, user_id=user_id, redis_url=redis_url, **options)
             for info in infos
@@ -214,7 +350,15 @@ class AgentSession(RedisBackedSession):
     # The Agents SDK session protocol
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
-        """The latest `limit` items in chronological order (all when None)."""
+        """The latest items, oldest first, exactly as they were stored.
+
+        Args:
+            limit: How many of the latest items. None uses `session_settings.limit`, and
+                returns every item when that is unset too; 0 returns `[]`.
+
+        Raises:
+            ValueError: `limit` is negative or not an integer.
+        """
         effective = validate_limit(resolve_session_limit(limit, self.session_settings))
         if effective == 0:
             return []
@@ -222,12 +366,24 @@ class AgentSession(RedisBackedSession):
         return [item_codec.decode(row[0]) for row in rows]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
-        """Append a batch atomically: all of it, contiguous and in order, or none of it."""
+        """Append a batch atomically: all of it, contiguous and in order, or none of it.
+
+        Raises:
+            InvalidItemError: An item is not a dict or cannot be stored as JSON; nothing
+                is written.
+        """
         batch = item_codec.normalize_items(items)
         if batch:
             await self._append(batch)
 
     async def pop_item(self) -> TResponseInputItem | None:
+        """Remove and return the latest item.
+
+        This is a write: the count, `updated_at` and the sliding expiry move with it.
+
+        Returns:
+            The removed item, or None when the conversation holds none.
+        """
         async with self._connection.errors():
             raw = await shielded(
                 scripts.POP(
@@ -245,11 +401,18 @@ class AgentSession(RedisBackedSession):
     # Guide API
 
     async def astore_agent_result(self, result: Any) -> int:
-        """Store what a `Runner.run` result adds to this conversation; returns how many items.
+        """Store what a `Runner.run` result adds to this conversation.
 
         The result's items are lined up against the end of the stored conversation, so
         history it was given (the guide's `history + [message]` pattern), a run that saved
         itself through `session=`, and a result stored twice are not stored again.
+
+        Args:
+            result: A `RunResult` (anything with `to_input_list()`); its `last_agent`
+                becomes [`current_agent`][redis_openai_agents.AgentSession.current_agent].
+
+        Returns:
+            How many items were appended.
         """
         full = item_codec.normalize_items(result.to_input_list())
         stored_tail = await self.get_items(limit=len(full)) if full else []
@@ -259,12 +422,36 @@ class AgentSession(RedisBackedSession):
         return len(full) - overlap
 
     def store_agent_result(self, result: Any) -> int:
+        """Blocking version of `astore_agent_result`.
+
+        Same arguments, result and errors as
+        [`astore_agent_result`][redis_openai_agents.AgentSession.astore_agent_result];
+        works inside a running event loop (a Jupyter cell) too.
+        """
         return self._sync(self.astore_agent_result(result))
 
     async def aget_messages(
         self, limit: int | None = None, *, top_k: int | None = None
     ) -> list[dict[str, Any]]:
-        """The conversation as readable `{"role", "content", ...}` dicts, oldest first."""
+        """The conversation as readable dicts, oldest first, for display and logs.
+
+        Every item appears, tool calls and reasoning included, rendered as text; use
+        [`get_items`][redis_openai_agents.AgentSession.get_items] for the SDK items
+        themselves.
+
+        Args:
+            limit: How many of the latest entries; None for all.
+            top_k: Alias of `limit`, as in RedisVL's `MessageHistory`.
+
+        Returns:
+            Dicts with `role`, `content`, `type` (the SDK item type), `timestamp`
+                (server time in seconds), `tool_call_id` when the item has one, and
+                `metadata` when [`add_message`][redis_openai_agents.AgentSession.add_message]
+                got keyword arguments.
+
+        Raises:
+            ValueError: `limit` is negative or not an integer.
+        """
         effective = validate_limit(limit if limit is not None else top_k)
         rows = await self._read(_MESSAGE_FIELDS, effective)
         return [_message_view(row) for row in rows]
@@ -272,6 +459,11 @@ class AgentSession(RedisBackedSession):
     def get_messages(
         self, limit: int | None = None, *, top_k: int | None = None
     ) -> list[dict[str, Any]]:
+        """Blocking version of [`aget_messages`][redis_openai_agents.AgentSession.aget_messages].
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
         return self._sync(self.aget_messages(limit, top_k=top_k))
 
     async def ato_agent_inputs(self) -> list[TResponseInputItem]:
@@ -279,20 +471,50 @@ class AgentSession(RedisBackedSession):
         return await self.get_items()
 
     def to_agent_inputs(self) -> list[TResponseInputItem]:
+        """Blocking version of `ato_agent_inputs`.
+
+        See [`ato_agent_inputs`][redis_openai_agents.AgentSession.ato_agent_inputs]; works
+        inside a running event loop (a Jupyter cell) too.
+        """
         return self._sync(self.ato_agent_inputs())
 
     async def aadd_message(self, role: str, content: str, **metadata: Any) -> None:
-        """Append one plain message; keyword arguments are kept beside it as metadata."""
+        """Append one plain message, for history that did not come from a run.
+
+        Args:
+            role: Usually `user` or `assistant`.
+            content: The message text.
+            **metadata: JSON values kept beside the message (not sent to the model);
+                [`get_messages`][redis_openai_agents.AgentSession.get_messages] returns
+                them under `metadata`.
+
+        Raises:
+            InvalidItemError: A metadata value cannot be stored as JSON; nothing is
+                written.
+        """
         item: dict[str, Any] = {"role": role, "content": content}
         await self._append([item], extras=[metadata] if metadata else None)
 
     def add_message(self, role: str, content: str, **metadata: Any) -> None:
+        """Blocking version of [`aadd_message`][redis_openai_agents.AgentSession.aadd_message].
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
         self._sync(self.aadd_message(role, content, **metadata))
 
     async def astore_exchange(
         self, user_message: str, assistant_response: str, agent_name: str | None = None
     ) -> None:
-        """Append a user message and the assistant's reply together."""
+        """Append a user message and the assistant's reply together, atomically.
+
+        Args:
+            user_message: What the user said.
+            assistant_response: The reply.
+            agent_name: The agent that replied; becomes
+                [`current_agent`][redis_openai_agents.AgentSession.current_agent] and the
+                listing's `last_agent`.
+        """
         exchange: list[Any] = [
             {"role": "user", "content": user_message},
             {"role": "assistant", "content": assistant_response},
@@ -302,14 +524,29 @@ class AgentSession(RedisBackedSession):
     def store_exchange(
         self, user_message: str, assistant_response: str, agent_name: str | None = None
     ) -> None:
+        """Blocking version of `astore_exchange`.
+
+        Same arguments, result and errors as
+        [`astore_exchange`][redis_openai_agents.AgentSession.astore_exchange];
+        works inside a running event loop (a Jupyter cell) too.
+        """
         self._sync(self.astore_exchange(user_message, assistant_response, agent_name))
 
     async def amessage_count(self) -> int:
+        """How many items the conversation holds, read from its metadata in O(1).
+
+        Counts every stored item, tool calls and reasoning included; 0 for a conversation
+        that does not exist (yet, or any more).
+        """
         async with self._connection.errors():
             count = await self._client().hget(self._keys.meta, "count")
         return 0 if count is None else int(count)
 
     def message_count(self) -> int:
+        """Blocking version of [`amessage_count`][redis_openai_agents.AgentSession.amessage_count].
+
+        Works inside a running event loop (a Jupyter cell) too.
+        """
         return self._sync(self.amessage_count())
 
     @property
@@ -318,7 +555,13 @@ class AgentSession(RedisBackedSession):
         return self._current_agent
 
     async def aget_metadata(self) -> dict[str, Any]:
-        """The conversation's metadata; empty counts and times when it holds nothing yet."""
+        """The conversation's metadata; empty counts and times when it holds nothing yet.
+
+        Returns:
+            A dict with `user_id`, `conversation_id`, `current_agent`, `agents_used`,
+                `message_count`, `title`, `ttl` (seconds, or None), and `created_at`,
+                `updated_at` and `expires_at` (timezone-aware UTC datetimes, or None).
+        """
         async with self._connection.errors():
             raw = await self._client().hgetall(self._keys.meta)
         meta = {_text(k): _text(v) for k, v in raw.items()}
@@ -341,10 +584,19 @@ class AgentSession(RedisBackedSession):
         }
 
     def get_metadata(self) -> dict[str, Any]:
+        """Blocking version of [`aget_metadata`][redis_openai_agents.AgentSession.aget_metadata].
+
+        Works inside a running event loop (a Jupyter cell) too.
+        """
         return self._sync(self.aget_metadata())
 
     async def aclear(self) -> None:
-        """Delete this conversation and nothing else."""
+        """Delete this conversation and nothing else.
+
+        Its items, its metadata and its entry in the user's list go in one script; the
+        user's other conversations and the shared search index are untouched. Writing
+        through this object again starts the conversation afresh under the same id.
+        """
         async with self._connection.errors():
             await shielded(
                 scripts.CLEAR(
@@ -360,12 +612,24 @@ class AgentSession(RedisBackedSession):
         self._current_agent = None
 
     def clear(self) -> None:
+        """Blocking version of [`aclear`][redis_openai_agents.AgentSession.aclear].
+
+        Works inside a running event loop (a Jupyter cell) too.
+        """
         self._sync(self.aclear())
 
     async def adelete(self) -> None:
+        """Delete this conversation.
+
+        Same as [`aclear`][redis_openai_agents.AgentSession.aclear].
+        """
         await self.aclear()
 
     def delete(self) -> None:
+        """Delete this conversation.
+
+        Same as [`clear`][redis_openai_agents.AgentSession.clear].
+        """
         self._sync(self.aclear())
 
     # Storage

@@ -19,8 +19,10 @@ import redis.exceptions as redis_errors
 from .errors import RedisModuleMissingError, RedisUnavailableError
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
+"""Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
 
 RedisClient = redis.Redis | aioredis.Redis
+"""A redis-py client to pass as `redis_client=`: `redis.Redis` or `redis.asyncio.Redis`."""
 
 _registry_lock = threading.Lock()
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (

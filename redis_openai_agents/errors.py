@@ -17,7 +17,9 @@ class SessionNotFoundError(RedisOpenAIAgentsError, LookupError):
     def __init__(self, conversation_id: str, user_id: str) -> None:
         super().__init__(f"No conversation {conversation_id!r} for user {user_id!r}")
         self.conversation_id = conversation_id
+        """The id that was asked for."""
         self.user_id = user_id
+        """The user it was asked for."""
 
 
 class InvalidIdentifierError(RedisOpenAIAgentsError, ValueError):
@@ -38,17 +40,26 @@ class RedisUnavailableError(RedisOpenAIAgentsError, ConnectionError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"Cannot reach Redis at {url}: {reason}")
         self.url = url
+        """The server's URL, with any password masked."""
         self.reason = reason
+        """What redis-py reported."""
 
 
 class RedisModuleMissingError(RedisOpenAIAgentsError, RuntimeError):
-    """The Redis server lacks a capability this session type needs."""
+    """The Redis server lacks a capability this session type needs.
+
+    `AgentSession` needs the Query Engine (`FT.*` commands) and `JSONSession` the JSON data
+    type; Redis 8 and Redis Stack 7.4+ have both. The Query Engine only works in database
+    0, so keep `AgentSession` data there.
+    """
 
     def __init__(self, capability: str, url: str) -> None:
         super().__init__(
-            f"The Redis server at {url} has no {capability}. "
-            "Redis 8 (or Redis Stack 7.4) provides it: "
-            "`docker compose up -d` starts one, see the installation docs."
+            f"The Redis server at {url} has no {capability}. Redis 8 or Redis Stack 7.4 "
+            "provides it; `docker compose up -d` in a clone of the redis-openai-agents "
+            "repository starts one."
         )
         self.capability = capability
+        """What is missing, e.g. `Query Engine (RediSearch module, FT.* commands)`."""
         self.url = url
+        """The server's URL, with any password masked."""

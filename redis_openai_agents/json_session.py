@@ -63,7 +63,23 @@ def _encode_value(value: Any) -> str:
 
 
 class JSONSession(RedisBackedSession):
-    """Async key-value storage for nested session data, and an Agents SDK session too."""
+    """Async key-value storage for nested session data, and an Agents SDK session too.
+
+    The whole session is one RedisJSON document: your values under `data`, the SDK's
+    conversation items under `items`, so neither can overwrite the other. It has no user
+    and is not listed by `AgentSession.list_sessions`. Calls raise
+    [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
+    without the JSON data type.
+
+    Example:
+        ```python
+        from redis_openai_agents import JSONSession
+
+        async with JSONSession("checkout-42", ttl=3600) as session:
+            await session.set("cart", {"items": [{"sku": "A1", "qty": 2}]})
+            cart = await session.get("cart")
+        ```
+    """
 
     def __init__(
         self,
@@ -75,7 +91,30 @@ class JSONSession(RedisBackedSession):
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | None = None,
     ) -> None:
+        """Name a session; nothing is sent to Redis until the first call.
+
+        Args:
+            session_id: Any non-empty string up to 4096 characters without NUL or U+001F.
+            redis_url: The server: this argument, then `$REDIS_URL`, then
+                `redis://localhost:6379`.
+            ttl: Expiry in seconds or as a `timedelta`. It slides: every write moves the
+                document's expiry to `ttl` after that write; reads do not extend it. None
+                keeps the ttl stored in the document, so a new document then has none.
+            redis_client: A `redis.Redis` or `redis.asyncio.Redis` to use instead of a
+                URL, for settings a URL cannot carry. The session never closes it.
+            prefix: First part of the document's key, so several applications can share
+                one Redis. Must not contain `{` or `}`.
+            session_settings: The SDK's `SessionSettings`; its `limit` applies when
+                [`get_items`][redis_openai_agents.JSONSession.get_items] gets none.
+
+        Raises:
+            InvalidIdentifierError: The id or the prefix is not allowed.
+            InvalidTTLError: `ttl` is not a positive number of seconds.
+            ValueError: Both `redis_url` and `redis_client` were given.
+            TypeError: `redis_client` is not a redis-py client.
+        """
         self.session_id = validate_id(session_id, "session_id")
+        """The session's id, as given."""
         super().__init__(
             redis_url=redis_url,
             redis_client=redis_client,
@@ -84,6 +123,7 @@ class JSONSession(RedisBackedSession):
             session_settings=session_settings,
         )
         self.key = json_session_key(self.prefix, self.session_id)
+        """The Redis key of the document, for inspecting it with `JSON.GET`."""
 
     def __repr__(self) -> str:
         return f"JSONSession(session_id={self.session_id!r}, redis_url={self.redis_url!r})"
@@ -105,34 +145,73 @@ class JSONSession(RedisBackedSession):
     # Key-value data
 
     async def set(self, key: str, value: Any) -> None:
-        """Store a JSON value under `key`; nothing is written if it is not JSON."""
+        """Store a value under `key`, replacing any previous one.
+
+        Numbers come back exactly, even those RedisJSON alone would round (floats with 16
+        or more significant digits, integers beyond 64 bits).
+
+        Args:
+            key: Any string; characters JSONPath would misread are escaped.
+            value: A JSON value: dict, list, str, int, float (not NaN or infinity), bool or
+                None. Pydantic models are stored as their JSON dump.
+
+        Raises:
+            TypeError: `key` is not a string, or `value` cannot be stored as JSON; both are
+                checked before anything is written.
+        """
         await self._write("set", _path(_validate_key(key)), _encode_value(value))
 
     async def get(self, key: str, default: Any = None) -> Any:
+        """The value stored under `key`, or `default` when there is none.
+
+        Reading does not extend the expiry.
+        """
         found = await self._get(_path(_validate_key(key)))
         return exact.restore(found[0]) if found else default
 
     async def get_all(self) -> dict[str, Any]:
-        """Every key set on this session, with its value."""
+        """Every key set on this session, with its value; `{}` when there is none."""
         found = await self._get("$.data")
         return {unquote(k): exact.restore(v) for k, v in found[0].items()} if found else {}
 
     async def delete(self, key: str) -> bool:
-        """Remove one key; True when it existed."""
+        """Remove one key; the rest of the document stays.
+
+        Returns:
+            True when the key existed.
+        """
         return bool(await self._write("del", _path(_validate_key(key))))
 
     async def clear(self) -> None:
-        """Delete the whole document: data and conversation items."""
+        """Delete the whole document: data and conversation items.
+
+        To forget only the conversation items, use
+        [`clear_session`][redis_openai_agents.JSONSession.clear_session].
+        """
         async with self._connection.errors():
             await shielded(self._client().unlink(self.key))
 
     async def exists(self) -> bool:
+        """Whether the document exists.
+
+        False before the first write, after [`clear`][redis_openai_agents.JSONSession.clear]
+        and once the document has expired.
+        """
         async with self._connection.errors():
             return bool(await self._client().exists(self.key))
 
     # The Agents SDK session protocol
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
+        """The latest conversation items, oldest first, exactly as they were stored.
+
+        Args:
+            limit: How many of the latest items. None uses `session_settings.limit`, and
+                returns every item when that is unset too; 0 returns `[]`.
+
+        Raises:
+            ValueError: `limit` is negative or not an integer.
+        """
         effective = validate_limit(resolve_session_limit(limit, self.session_settings))
         if effective == 0:
             return []
@@ -141,6 +220,12 @@ class JSONSession(RedisBackedSession):
         return [exact.restore(item) for item in items]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
+        """Append a batch of conversation items atomically: all of them or none.
+
+        Raises:
+            InvalidItemError: An item is not a dict or cannot be stored as JSON; nothing
+                is written.
+        """
         batch = item_codec.normalize_items(items)
         item_codec.encode_items(batch)
         encoded = [exact.encode(item) for item in batch]
@@ -148,6 +233,11 @@ class JSONSession(RedisBackedSession):
             await self._write("append", *encoded)
 
     async def pop_item(self) -> TResponseInputItem | None:
+        """Remove and return the latest conversation item; a write, so the expiry slides.
+
+        Returns:
+            The removed item, or None when there is none.
+        """
         raw = await self._write("pop")
         return None if raw is None else exact.restore(item_codec.decode(raw))
 

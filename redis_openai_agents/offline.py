@@ -1,11 +1,14 @@
 """A deterministic, network-free stand-in for an OpenAI model.
 
-The tutorials run ``Runner.run(agent, input=...)`` with plain agents, which needs an OpenAI key.
-Without one, :func:`use_offline_model_if_no_api_key` lets every such run answer with
-:class:`OfflineModel`, which replies only from the input it receives: facts the user stated earlier
-in the conversation, function tools it can match to the latest message, handoffs to agents the user
-names. That keeps session continuity visible without any network access. Nothing here is switched
-on implicitly; only the functions at the bottom of this module change the default runner.
+The tutorials run `Runner.run(agent, input=...)` with plain agents, which needs an OpenAI key.
+Without one,
+[`use_offline_model_if_no_api_key`][redis_openai_agents.offline.use_offline_model_if_no_api_key]
+lets every such run answer with [`OfflineModel`][redis_openai_agents.offline.OfflineModel],
+which replies only from the input it receives: facts the user stated earlier in the
+conversation, function tools it can match to the latest message, handoffs to agents the user
+names. That keeps session continuity visible without any network access. Nothing here is
+switched on implicitly; only the three functions at the bottom of this module change the
+default runner.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def _digest(*parts: object) -> str:
 
 
 def _statements(text: str) -> list[str]:
-    """Sentences of ``text`` that are not questions: only these state facts."""
+    """Sentences of `text` that are not questions: only these state facts."""
     sentences = re.findall(r"[^.!?]+[.!?]?", text.replace("\u2019", "'"))
     return [s for s in sentences if not s.rstrip().endswith("?")]
 
@@ -214,7 +217,7 @@ def _reply(latest: str, history: Sequence[str]) -> str:
 
 
 def _entities(text: str) -> list[str]:
-    """Capitalised phrases (not sentence starts), those after a preposition first: ``in Paris``."""
+    """Capitalised phrases (not sentence starts), those after a preposition first: `in Paris`."""
     found = [m.group(1) for m in _AFTER_PREPOSITION.finditer(text)]
     for match in _CAPITALISED_PHRASE.finditer(text):
         before = text[: match.start()].rstrip()
@@ -338,12 +341,16 @@ class OfflineModel(Model):
     """Answers from the conversation it is given, so offline runs still show real continuity.
 
     Each call is deterministic in its input: the same instructions and items produce the same
-    output items and ids. With ``reasoning=True`` every response starts with a reasoning item, so
+    output items and ids. With `reasoning=True` every response starts with a reasoning item, so
     reasoning items can be exercised through sessions without a reasoning model.
+
+    Args:
+        reasoning: Start every response with a reasoning item.
     """
 
     def __init__(self, *, reasoning: bool = False) -> None:
         self.reasoning = reasoning
+        """Whether every response starts with a reasoning item."""
 
     async def get_response(
         self,
@@ -359,6 +366,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
+        """The SDK's `Model.get_response`: the whole response at once."""
         scripted = self._scripted(
             system_instructions, input, tools, output_schema, handoffs, tracing
         )
@@ -389,6 +397,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
+        """The SDK's `Model.stream_response`: the same response as stream events."""
         scripted = self._scripted(
             system_instructions, input, tools, output_schema, handoffs, tracing
         )
@@ -509,12 +518,21 @@ def _count_tokens(items: Iterable[object]) -> int:
 
 
 class OfflineModelProvider(ModelProvider):
-    """Resolves every model name to one :class:`OfflineModel`."""
+    """Model provider for offline runs: every model name gets the same `OfflineModel`.
+
+    Pass `RunConfig(model_provider=OfflineModelProvider(), tracing_disabled=True)` to make a
+    single run offline (tracing would need an API key too), or call
+    [`use_offline_model`][redis_openai_agents.offline.use_offline_model] for every run.
+
+    Args:
+        reasoning: Passed on to the model, as for `OfflineModel`.
+    """
 
     def __init__(self, *, reasoning: bool = False) -> None:
         self._model = OfflineModel(reasoning=reasoning)
 
     def get_model(self, model_name: str | None) -> Model:
+        """The provider's one `OfflineModel`, whatever the name."""
         return self._model
 
 
@@ -561,7 +579,11 @@ _replaced_runner: AgentRunner | None = None
 
 
 def use_offline_model() -> None:
-    """Make every ``Runner.run``/``run_streamed``/``run_sync`` without its own provider offline."""
+    """Make every `Runner.run`/`run_streamed`/`run_sync` without its own provider offline.
+
+    Runs that pass a `model_provider` in their `RunConfig` are left alone. Undo with
+    [`restore_default_model`][redis_openai_agents.offline.restore_default_model].
+    """
     global _replaced_runner
     current = get_default_agent_runner()
     if not isinstance(current, _OfflineAgentRunner):
@@ -570,7 +592,7 @@ def use_offline_model() -> None:
 
 
 def restore_default_model() -> None:
-    """Undo :func:`use_offline_model`, reinstating the runner that was the default before."""
+    """Undo `use_offline_model`: reinstate the runner that was the default before it."""
     global _replaced_runner
     if isinstance(get_default_agent_runner(), _OfflineAgentRunner):
         set_default_agent_runner(_replaced_runner)
@@ -578,7 +600,7 @@ def restore_default_model() -> None:
 
 
 def use_offline_model_if_no_api_key() -> bool:
-    """Switch to the offline model when ``OPENAI_API_KEY`` is unset or the guide's placeholder.
+    """Switch to the offline model when `OPENAI_API_KEY` is unset or the guide's placeholder.
 
     Returns True (after printing one line saying so) when the offline model is now the default,
     False when a real-looking key is set and nothing changed.

@@ -8,19 +8,38 @@ from pydantic import BaseModel, ConfigDict
 
 
 class SessionInfo(BaseModel):
-    """A summary of one conversation, read from its metadata without touching its messages."""
+    """A summary of one conversation, read from its metadata without touching its messages.
+
+    Immutable. `str(info)` gives a one-line description for logs and listings. Times are
+    timezone-aware UTC datetimes taken from the Redis server's clock.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     conversation_id: str
+    """Pass it to `AgentSession.load` to open the conversation."""
     user_id: str
+    """The conversation's owner."""
     created_at: datetime
+    """When the conversation was first written (UTC)."""
     updated_at: datetime
+    """When the conversation was last written to (UTC); the listing's sort key."""
     message_count: int
     """Entries of `get_messages()`: every stored item, tool calls and reasoning included."""
     title: str
+    """The first user message, shortened to 60 characters.
+
+    Whitespace is collapsed and a cut text ends with `…`; empty until the conversation has
+    a user message.
+    """
     last_agent: str | None = None
+    """The agent last named by `store_agent_result` or `store_exchange`.
+
+    None when neither named one: runs that save through `session=` do not record their
+    agent.
+    """
     expires_at: datetime | None = None
+    """When the whole conversation expires unless written to again (UTC); None without ttl."""
 
     def __str__(self) -> str:
         title = f"'{self.title}'" if self.title else "(no user message yet)"
