@@ -13,6 +13,7 @@ from .errors import InvalidIdentifierError
 
 MAX_ID_LENGTH = 4096
 DEFAULT_PREFIX = "roa"
+"""The key prefix sessions use unless given `prefix=`; one per application sharing a Redis."""
 TAG_SEPARATOR = "\x1f"
 _RESERVED = ("\x00", TAG_SEPARATOR)
 

@@ -40,12 +40,19 @@ for i = 0, n - 1 do
   local ts = now_us
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
-  local key = mprefix .. tail
-  redis.call('HSET', key, 'entry_id', eprefix .. tail, 'session_tag', conv_id,
-             'role', ARGV[o], 'content', ARGV[o + 1], 'timestamp', seconds(ts),
-             'metadata', ARGV[o + 3], 'seq', tail)
-  if ARGV[o + 2] ~= '' then redis.call('HSET', key, 'tool_call_id', ARGV[o + 2]) end
-  if ARGV[o + 4] ~= '' then redis.call('HSET', key, 'extra', ARGV[o + 4]) end
+  -- One HSET per item: every HSET on an indexed hash re-indexes the whole document.
+  local fields = {'entry_id', eprefix .. tail, 'session_tag', conv_id, 'role', ARGV[o],
+                  'content', ARGV[o + 1], 'timestamp', seconds(ts), 'metadata', ARGV[o + 3],
+                  'seq', tail}
+  if ARGV[o + 2] ~= '' then
+    fields[#fields + 1] = 'tool_call_id'
+    fields[#fields + 1] = ARGV[o + 2]
+  end
+  if ARGV[o + 4] ~= '' then
+    fields[#fields + 1] = 'extra'
+    fields[#fields + 1] = ARGV[o + 4]
+  end
+  redis.call('HSET', mprefix .. tail, unpack(fields))
   tail = tail + 1
 end
 
