@@ -25,7 +25,6 @@ from .results import (
     READ_ALL,
     READ_LAST20,
     RUNNER_TURN,
-    SIZE_WORKLOADS,
     Concurrency,
     ConcurrencyRound,
     Cost,
@@ -39,6 +38,7 @@ Op = Callable[[int], Awaitable[Any]]
 Log = Callable[[str], None]
 
 PREFILL_BATCH = 100
+PER_SIZE_WORKLOADS = (APPEND, READ_ALL, RUNNER_TURN)
 # From this size on, the few turns a block appends are undone after the block, not after
 # each sample: they change the conversation's size by a few percent at most.
 BLOCK_UNDO_SIZE = 5000
@@ -198,20 +198,35 @@ class Bench:
             for size in cfg.sizes:
                 started = time.perf_counter()
                 for rnd in range(cfg.repeat):
-                    for workload in SIZE_WORKLOADS:
-                        order = _rotate(backends, rnd)
-                        tasks = []
-                        for backend in order:
-                            op, undo = self.operation(workload, convs[size][backend.name])
-                            key = (workload, str(size), backend.name)
-                            tasks.append(Task(key, op, undo, undo_each=size < BLOCK_UNDO_SIZE))
-                        table = self.results.latency[workload][size]
-                        for backend, samples in zip(order, await self.measure(tasks), strict=True):
-                            table.setdefault(backend.name, Series()).add_round(samples)
+                    for workload in PER_SIZE_WORKLOADS:
+                        pairs = [(size, backend) for backend in _rotate(backends, rnd)]
+                        await self._measure_round(workload, pairs, convs)
                 self.log(f"  size {size}: {time.perf_counter() - started:.1f} s")
+            # The last-20 read of every size in one interleaved block, so that comparing
+            # sizes (the budget's 10 against 10,000 items) is not skewed by drift.
+            started = time.perf_counter()
+            for rnd in range(cfg.repeat):
+                pairs = [(size, b) for size in cfg.sizes for b in _rotate(backends, rnd)]
+                await self._measure_round(READ_LAST20, pairs, convs)
+            self.log(f"  last 20 at every size: {time.perf_counter() - started:.1f} s")
             await self.run_costs(backends, convs[cfg.cost_size])
         finally:
             await self.release(backends)
+
+    async def _measure_round(
+        self,
+        workload: str,
+        pairs: list[tuple[int, bk.Backend]],
+        convs: dict[int, dict[str, bk.Conversation]],
+    ) -> None:
+        tasks = []
+        for size, backend in pairs:
+            op, undo = self.operation(workload, convs[size][backend.name])
+            key = (workload, str(size), backend.name)
+            tasks.append(Task(key, op, undo, undo_each=size < BLOCK_UNDO_SIZE))
+        for (size, backend), samples in zip(pairs, await self.measure(tasks), strict=True):
+            table = self.results.latency[workload][size]
+            table.setdefault(backend.name, Series()).add_round(samples)
 
     async def _check(self, convs: dict[str, bk.Conversation], history: list[Item]) -> None:
         """Every backend must give back what it was given, or its timings mean nothing."""
