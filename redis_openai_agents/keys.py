@@ -38,20 +38,27 @@ def validate_id(value: object, what: str) -> str:
 
 
 def validate_prefix(prefix: object) -> str:
-    """A prefix may not contain braces: they would move the hash tag."""
+    """A prefix may not contain braces (they would move the hash tag) or `*` (SORT patterns)."""
     prefix = validate_id(prefix, "prefix")
-    if "{" in prefix or "}" in prefix:
-        raise InvalidIdentifierError("prefix must not contain '{' or '}'")
+    if any(ch in prefix for ch in "{}*"):
+        raise InvalidIdentifierError("prefix must not contain '{', '}' or '*'")
     return prefix
+
+
+def _escape(value: str, specials: str) -> str:
+    """Percent-encode `%` and `specials`: one-to-one, and ordinary ids stay readable."""
+    for ch in "%" + specials:
+        value = value.replace(ch, f"%{ord(ch):02X}")
+    return value
 
 
 def hash_tag(value: str) -> str:
     """Escape an id so that it is exactly the content of a `{...}` hash tag.
 
-    `%`, `{` and `}` are percent-encoded, which keeps the mapping one-to-one while leaving
-    ordinary ids readable in tools such as RedisInsight.
+    `{` and `}` would end the tag early and `*` would be read as the substitution point of
+    a SORT pattern, so they are percent-encoded, `%` too.
     """
-    return "{" + value.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") + "}"
+    return "{" + _escape(value, "{}*") + "}"
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,19 @@ class ConversationKeys:
         return user_index_key(self.prefix, self.user_id)
 
     @property
+    def order(self) -> str:
+        """List of the conversation's item sequence numbers, oldest first."""
+        return f"{self.prefix}:order:{self._tag}:{self.conversation_id}"
+
+    @property
+    def message_pattern(self) -> str:
+        """SORT ... GET pattern that names each item's hash from its sequence number."""
+        return f"{self.message_prefix}*"
+
+    @property
     def message_prefix(self) -> str:
         """Messages are hashes at this prefix plus their sequence number."""
-        return f"{self.prefix}:msg:{self._tag}:{self.conversation_id}:"
+        return f"{self.prefix}:msg:{self._tag}:{_escape(self.conversation_id, '*')}:"
 
     def message(self, seq: int) -> str:
         return f"{self.message_prefix}{seq}"

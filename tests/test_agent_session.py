@@ -25,6 +25,7 @@ from redis_openai_agents import (
     SessionInfo,
     SessionNotFoundError,
 )
+from redis_openai_agents.keys import ConversationKeys, hash_tag
 from redis_openai_agents.offline import OfflineModelProvider
 
 OFFLINE = RunConfig(model_provider=OfflineModelProvider(), tracing_disabled=True)
@@ -63,18 +64,16 @@ def snapshot(r: redis.Redis, prefix: str) -> dict[str, Any]:
     return state
 
 
-def hash_tag(user_id: str) -> str:
-    """The documented key layout: the user id, `%`/`{`/`}` escaped, as the hash tag."""
-    escaped = user_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
-    return "{" + escaped + "}"
-
-
 def meta_key(prefix: str, user_id: str, conversation_id: str) -> str:
     return f"{prefix}:conv:{hash_tag(user_id)}:{conversation_id}"
 
 
 def message_key(prefix: str, user_id: str, conversation_id: str, seq: int) -> str:
-    return f"{prefix}:msg:{hash_tag(user_id)}:{conversation_id}:{seq}"
+    return ConversationKeys(prefix, user_id, conversation_id).message(seq)
+
+
+def order_key(prefix: str, user_id: str, conversation_id: str) -> str:
+    return f"{prefix}:order:{hash_tag(user_id)}:{conversation_id}"
 
 
 def user_index_key(prefix: str, user_id: str) -> str:
@@ -87,8 +86,12 @@ def message_keys(r: redis.Redis, prefix: str, user_id: str, conversation_id: str
 
 
 def conversation_keys(r: redis.Redis, prefix: str, user_id: str, conversation_id: str) -> list[str]:
-    """The conversation's metadata key, its message keys and its user's index."""
-    keys = [meta_key(prefix, user_id, conversation_id), user_index_key(prefix, user_id)]
+    """The conversation's metadata key, order list, message keys and its user's index."""
+    keys = [
+        meta_key(prefix, user_id, conversation_id),
+        order_key(prefix, user_id, conversation_id),
+        user_index_key(prefix, user_id),
+    ]
     keys += message_keys(r, prefix, user_id, conversation_id)
     return sorted(k for k in keys if r.exists(k))
 
@@ -199,7 +202,7 @@ async def test_tricky_ids_work_for_users_and_conversations(
         (tricky, tricky, 2)
     ]
     keys = conversation_keys(r, prefix, tricky, tricky)
-    assert len(keys) == 4  # metadata, two messages, the user's index
+    assert len(keys) == 5  # metadata, order list, two messages, the user's index
     assert keys == data_keys_of(r, prefix)
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
@@ -300,7 +303,7 @@ async def test_every_key_of_a_users_conversations_hashes_to_one_cluster_slot(
     for s in sessions:
         await s.add_items([user("q"), assistant("a"), user("q2")])
     keys = data_keys_of(r, prefix)
-    assert len(keys) == 3 * 4 + 1
+    assert len(keys) == 3 * 5 + 1  # per conversation: metadata, order list, 3 items
     assert len({key_slot(k.encode()) for k in keys}) == 1
     # ...and the slot is the user's, so another user's keys normally land elsewhere.
     other = new(redis_url, prefix, "someone-else", "a")
@@ -328,9 +331,11 @@ async def test_storage_layout_is_readable_in_redis(
     assert second["role"] == "assistant" and second["tool_call_id"] == "call_7"
     assert json.loads(second["metadata"]) == call
     assert r.zrange(user_index_key(prefix, user_id), 0, -1) == ["conv"]
+    assert r.lrange(order_key(prefix, user_id, "conv"), 0, -1) == ["0", "1"]
     assert data_keys_of(r, prefix) == sorted(
         [
             meta_key(prefix, user_id, "conv"),
+            order_key(prefix, user_id, "conv"),
             message_key(prefix, user_id, "conv", 0),
             message_key(prefix, user_id, "conv", 1),
             user_index_key(prefix, user_id),
@@ -459,13 +464,13 @@ async def test_clear_deletes_only_this_conversation(
     expected = {
         key: value
         for key, value in before.items()
-        if key != meta_key(prefix, "alice", "target")
+        if key not in (meta_key(prefix, "alice", "target"), order_key(prefix, "alice", "target"))
         and key not in message_keys(r, prefix, "alice", "target")
         and not key.startswith(message_key(prefix, "alice", "target", 0)[:-1])
     }
     expected[alice_index] = [m for m in before[alice_index] if m[0] != "target"]
     assert snapshot(r, prefix) == expected
-    assert len(expected) == len(before) - 3
+    assert len(expected) == len(before) - 4
     assert await sibling.get_items() == [user("alice/sibling"), assistant("ok")]
     assert await stranger.get_items() == [user("bob/target"), assistant("ok")]
     assert await target.get_items() == []

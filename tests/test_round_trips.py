@@ -21,6 +21,7 @@ from agents.items import TResponseInputItem
 from redis_openai_agents import AgentSession, JSONSession
 
 ONE_SCRIPT = ["EVALSHA"]
+ONE_SORT = ["SORT_RO"]
 
 
 class ServerCommands:
@@ -136,7 +137,7 @@ async def test_agent_session_async_operations_are_one_round_trip_each(
     assert measured == {
         "add_items": ONE_SCRIPT,
         "add_items (1 item)": ONE_SCRIPT,
-        "get_items": ONE_SCRIPT,
+        "get_items": ONE_SORT,
         "get_items(limit=3)": ONE_SCRIPT,
         "pop_item": ONE_SCRIPT,
         "alist_sessions": ONE_SCRIPT,
@@ -181,8 +182,8 @@ def test_agent_session_sync_operations_are_one_round_trip_each(
         assert measured == {
             "store_exchange": ONE_SCRIPT,
             "add_message": ONE_SCRIPT,
-            "get_messages": ONE_SCRIPT,
-            "to_agent_inputs": ONE_SCRIPT,
+            "get_messages": ONE_SORT,
+            "to_agent_inputs": ONE_SORT,
             "message_count": ["HGET"],
             "list_sessions": ONE_SCRIPT,
             "load": ["HMGET"],
@@ -294,7 +295,7 @@ async def test_a_runner_turn_costs_one_round_trip_per_session_call(
             result = await Runner.run(agent, "What's my name and where do I live?", session=session)
         assert result.final_output == "Your name is Alice and you live in Seattle."
         assert session.calls[0] == "get_items"
-        read = "JSON.GET" if session is json_session else "EVALSHA"
+        read = "JSON.GET" if session is json_session else "SORT_RO"
         expected = [read if call == "get_items" else "EVALSHA" for call in session.calls]
         assert sent == expected, session.calls
         await session.aclose()

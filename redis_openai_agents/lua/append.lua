@@ -1,9 +1,9 @@
 -- Append a batch of items to a conversation, creating it when needed: one atomic step.
--- KEYS: meta, user index
+-- KEYS: meta, user index, order list
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
 --       the stored ttl), agent name, title, item count, then 5 values per item:
 --       role, content, tool_call_id, item json, extra json
-local meta, uidx = KEYS[1], KEYS[2]
+local meta, uidx, order = KEYS[1], KEYS[2], KEYS[3]
 local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl_arg, agent, title, n = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 
@@ -17,22 +17,22 @@ local function seconds(us)
 end
 local stamp = seconds(now_us)
 
-local m = redis.call('HMGET', meta, 'tail', 'head', 'count', 'last_us', 'ttl_ms',
+local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents')
 local created = not m[1]
-local head, tail, count, last_us = 0, 0, 0, 0
+local tail, count, last_us = 0, 0, 0
 if created then
   redis.call('HSET', meta, 'user_id', user_id, 'conversation_id', conv_id,
-             'created_at', stamp, 'head', 0)
+             'created_at', stamp)
 else
-  tail, head, count = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-  last_us = tonumber(m[4] or '0')
+  tail, count = tonumber(m[1]), tonumber(m[2])
+  last_us = tonumber(m[3] or '0')
 end
-local stored_ttl = tonumber(m[5] or '0')
+local stored_ttl = tonumber(m[4] or '0')
 local ttl_ms = stored_ttl
 if ttl_arg ~= '' then ttl_ms = tonumber(ttl_arg) end
 local ttl_changed = created or ttl_ms ~= stored_ttl
-local expires_at = tonumber(m[6] or '0')
+local expires_at = tonumber(m[5] or '0')
 local new_from = tail
 
 for i = 0, n - 1 do
@@ -56,12 +56,19 @@ for i = 0, n - 1 do
   tail = tail + 1
 end
 
+if n > 0 then
+  local seqs = {}
+  for s = new_from, tail - 1 do seqs[#seqs + 1] = s end
+  for i = 1, #seqs, 1000 do
+    redis.call('RPUSH', order, unpack(seqs, i, math.min(i + 999, #seqs)))
+  end
+end
 count = count + n
 redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
            'last_us', last_us, 'ttl_ms', ttl_ms)
-if title ~= '' and not m[7] then redis.call('HSET', meta, 'title', title) end
+if title ~= '' and not m[6] then redis.call('HSET', meta, 'title', title) end
 if agent ~= '' then
-  local agents = cjson.decode(m[8] or '[]')
+  local agents = cjson.decode(m[7] or '[]')
   local known = false
   for _, a in ipairs(agents) do if a == agent then known = true end end
   if not known then table.insert(agents, agent) end
@@ -70,6 +77,6 @@ end
 
 local uidx_existed = redis.call('EXISTS', uidx)
 redis.call('ZADD', uidx, stamp, conv_id)
-apply_ttl(meta, uidx, mprefix, head, tail, new_from, now_ms, ttl_ms,
+apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed)
 return {tail, count, created and 1 or 0}

@@ -1,15 +1,13 @@
 -- Delete one conversation: its messages, its metadata and its entry in the user's list.
 -- The user's list then expires with the last of the conversations it still names.
--- KEYS: meta, user index.  ARGV: message key prefix, conversation id, metadata key prefix.
-local meta, uidx = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'head', 'tail')
+-- KEYS: meta, user index, order list.
+-- ARGV: message key prefix, conversation id, metadata key prefix.
+local meta, uidx, order = KEYS[1], KEYS[2], KEYS[3]
 local removed = 0
-if m[2] then
-  for s = tonumber(m[1]), tonumber(m[2]) - 1 do
-    removed = removed + redis.call('UNLINK', ARGV[1] .. s)
-  end
+for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
+  removed = removed + redis.call('UNLINK', ARGV[1] .. s)
 end
-redis.call('UNLINK', meta)
+redis.call('UNLINK', meta, order)
 redis.call('ZREM', uidx, ARGV[2])
 local latest = 0
 for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do

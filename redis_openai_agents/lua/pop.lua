@@ -1,24 +1,25 @@
 -- Remove and return the newest item of a conversation.
--- KEYS: meta, user index.  ARGV: message key prefix, conversation id.
-local meta, uidx = KEYS[1], KEYS[2]
+-- KEYS: meta, user index, order list.  ARGV: message key prefix, conversation id.
+local meta, uidx, order = KEYS[1], KEYS[2], KEYS[3]
 local mprefix, conv_id = ARGV[1], ARGV[2]
-local m = redis.call('HMGET', meta, 'head', 'tail', 'count', 'ttl_ms', 'expires_at_ms')
-if not m[2] then return false end
-local head, tail, count = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+local m = redis.call('HMGET', meta, 'tail', 'count', 'ttl_ms', 'expires_at_ms')
+if not m[1] then return false end
+local count = tonumber(m[2])
 local popped = false
-while tail > head and not popped do
-  tail = tail - 1
-  popped = redis.call('HGET', mprefix .. tail, 'metadata')
-  if popped then redis.call('UNLINK', mprefix .. tail) end
+while not popped do
+  local seq = redis.call('RPOP', order)
+  if not seq then break end
+  popped = redis.call('HGET', mprefix .. seq, 'metadata')
+  redis.call('UNLINK', mprefix .. seq)
 end
 if not popped then return false end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stamp = string.format('%d.%06d', tonumber(t[1]), tonumber(t[2]))
 if count > 0 then count = count - 1 end
-redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp)
+redis.call('HSET', meta, 'count', count, 'updated_at', stamp)
 redis.call('ZADD', uidx, stamp, conv_id)
-local ttl_ms = tonumber(m[4] or '0')
-local expires_at = tonumber(m[5] or '0')
-apply_ttl(meta, uidx, mprefix, head, tail, tail, now_ms, ttl_ms, expires_at, false, 1)
+local tail = tonumber(m[1])
+apply_ttl(meta, uidx, order, mprefix, tail, tail, now_ms, tonumber(m[3] or '0'),
+          tonumber(m[4] or '0'), false, 1)
 return popped

@@ -1,29 +1,11 @@
--- Read fields of the newest `limit` items (all when limit < 0), newest first.
--- KEYS: meta.  ARGV: message key prefix, limit, then the field names.
-local mprefix, limit = ARGV[1], tonumber(ARGV[2])
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-local single = #fields == 1
-local m = redis.call('HMGET', KEYS[1], 'head', 'tail')
-if not m[2] then return {} end
-local head, tail = tonumber(m[1]), tonumber(m[2])
-local out = {}
-local found = 0
-local s = tail - 1
-while s >= head and (limit < 0 or found < limit) do
-  if single then
-    local value = redis.call('HGET', mprefix .. s, fields[1])
-    if value then
-      found = found + 1
-      out[found] = value
-    end
-  else
-    local values = redis.call('HMGET', mprefix .. s, unpack(fields))
-    if values[1] then
-      found = found + 1
-      for _, v in ipairs(values) do out[#out + 1] = v end
-    end
-  end
-  s = s - 1
+-- Fields of the newest `limit` items, oldest first: SORT fetches them from each item's
+-- hash in C, by the sequence numbers in the order list.
+-- KEYS: order list.  ARGV: SORT GET pattern (ending in `*`), limit, then the field names.
+local order, pattern, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local length = redis.call('LLEN', order)
+local args = {order, 'BY', 'nosort', 'LIMIT', math.max(0, length - limit), limit}
+for i = 3, #ARGV do
+  args[#args + 1] = 'GET'
+  args[#args + 1] = pattern .. '->' .. ARGV[i]
 end
-return out
+return redis.call('SORT_RO', unpack(args))

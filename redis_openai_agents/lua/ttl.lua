@@ -2,12 +2,15 @@
 -- Every key expires at the same instant, at most ttl after the last write and at least
 -- 99% of ttl after it: all keys are re-stamped only when that window is left, so a write
 -- usually touches only the keys it adds. Items new_from..tail-1 are the ones just written.
-local function apply_ttl(meta, uidx, mprefix, head, tail, new_from, now_ms, ttl_ms,
+local function apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
                          expires_at, ttl_changed, uidx_existed)
   if ttl_ms <= 0 then
     if ttl_changed then
-      for s = head, tail - 1 do redis.call('PERSIST', mprefix .. s) end
+      for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
+        redis.call('PERSIST', mprefix .. s)
+      end
       redis.call('PERSIST', meta)
+      redis.call('PERSIST', order)
       redis.call('HDEL', meta, 'expires_at_ms')
     end
     redis.call('PERSIST', uidx)
@@ -17,12 +20,15 @@ local function apply_ttl(meta, uidx, mprefix, head, tail, new_from, now_ms, ttl_
   local slack = math.floor(ttl_ms / 100)
   if ttl_changed or expires_at < target - slack then
     expires_at = target
-    for s = head, tail - 1 do redis.call('PEXPIREAT', mprefix .. s, expires_at) end
+    for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
+      redis.call('PEXPIREAT', mprefix .. s, expires_at)
+    end
     redis.call('HSET', meta, 'expires_at_ms', expires_at)
   else
     for s = new_from, tail - 1 do redis.call('PEXPIREAT', mprefix .. s, expires_at) end
   end
   redis.call('PEXPIREAT', meta, expires_at)
+  redis.call('PEXPIREAT', order, expires_at)
   local current = redis.call('PEXPIRETIME', uidx)
   if uidx_existed == 0 or (current > 0 and current < expires_at) then
     redis.call('PEXPIREAT', uidx, expires_at)
