@@ -14,6 +14,7 @@ from typing import Any
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 from agents.memory.session_settings import resolve_session_limit
+from redis.exceptions import ResponseError
 
 from . import items as item_codec
 from . import scripts
@@ -673,21 +674,19 @@ class AgentSession(RedisBackedSession):
     async def _read(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
         """Rows of `fields` for the newest `limit` items (all when None), oldest first.
 
-        A whole conversation is one SORT_RO: Redis reads each item's hash by the sequence
-        numbers in the order list, in C, as fast as reading one list. A limited read is one
-        script, because the offset depends on the list's length.
+        A whole conversation is one SORT_RO: Redis fetches each item's hash by the sequence
+        numbers in the order list, in C, as fast as reading one list. Where GET patterns
+        are refused, and for limited reads, one script reads the hashes instead.
         """
-        gets = [f"{self._keys.message_pattern}->{field}" for field in fields]
         async with self._connection.errors():
-            if limit is None:
-                flat = await self._client().execute_command(  # type: ignore[no-untyped-call]
-                    "SORT_RO", self._keys.order, "BY", "nosort", *_get_args(gets)
-                )
-            else:
+            flat = None
+            if limit is None and self._connection.sort_patterns_allowed:
+                flat = await self._sort_read(fields)
+            if flat is None:
                 flat = await scripts.READ(
                     self._client(),
                     [self._keys.order],
-                    [self._keys.message_pattern, limit, *fields],
+                    [self._keys.message_prefix, -1 if limit is None else limit, *fields],
                 )
         width = len(fields)
         if width == 1:
@@ -695,9 +694,15 @@ class AgentSession(RedisBackedSession):
         rows = [flat[i : i + width] for i in range(0, len(flat), width)]
         return [row for row in rows if row[0] is not None]
 
-
-def _get_args(patterns: Sequence[str]) -> list[str]:
-    return [arg for pattern in patterns for arg in ("GET", pattern)]
+    async def _sort_read(self, fields: Sequence[str]) -> list[Any] | None:
+        gets = [a for f in fields for a in ("GET", f"{self._keys.message_pattern}->{f}")]
+        try:
+            return await self._client().execute_command(  # type: ignore[no-any-return,no-untyped-call]
+                "SORT_RO", self._keys.order, "BY", "nosort", *gets
+            )
+        except ResponseError:
+            self._connection.sort_patterns_allowed = False
+            return None
 
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:

@@ -107,6 +107,8 @@ class RedisConnection:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
+        self.sort_patterns_allowed = True
+        """False once the server refused SORT_RO with GET patterns (ACL, cluster)."""
         if self._url is not None:
             with _registry_lock:
                 _url_users[self._url] = _url_users.get(self._url, 0) + 1
