@@ -10,7 +10,6 @@ import redis
 
 from redis_openai_agents import AgentSession
 
-
 RESTRICTED_COMMANDS = [
     *("-@all", "+@connection", "+@read", "+@write", "+@scripting", "-@dangerous"),
     *("+time", "+ft.create", "+ft.info", "+ft._list", "+ft.search"),
