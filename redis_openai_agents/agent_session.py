@@ -297,7 +297,7 @@ class AgentSession(RedisBackedSession):
                 )
         finally:
             probe._connection.release()
-        return [_session_info(_text(cid), values) for cid, values in rows]
+        return [_session_info(row[0], row[1:]) for row in item_codec.decode(rows)]
 
     @classmethod
     def list_sessions(
@@ -706,15 +706,16 @@ class AgentSession(RedisBackedSession):
 
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
+    """A listed conversation from its metadata fields (missing ones come back as false)."""
     user_id, created, updated, count, title, last_agent, expires_ms = values
     return SessionInfo(
         conversation_id=conversation_id,
-        user_id=_text(user_id),
+        user_id=user_id,
         created_at=from_epoch(created),  # type: ignore[arg-type]
         updated_at=from_epoch(updated or created),  # type: ignore[arg-type]
         message_count=int(count or 0),
-        title=_text(title) if title else "",
-        last_agent=_text(last_agent) if last_agent else None,
+        title=title or "",
+        last_agent=last_agent or None,
         expires_at=from_epoch(int(expires_ms) / 1000) if expires_ms else None,
     )
 
