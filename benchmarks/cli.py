@@ -16,6 +16,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from . import backends as bk
 from . import budgets, environment, plot, report, server_baseline
 from .config import BenchConfig
 from .redisinfo import Admin
@@ -44,6 +45,17 @@ def _phases(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _backends(text: str) -> tuple[str, ...]:
+    by_short = {short: name for name, short in bk.SHORT_NAMES.items()}
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(chosen) - set(by_short)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown backend(s) {sorted(unknown)}; known: {','.join(by_short)}"
+        )
+    return tuple(by_short[short] for short in chosen)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -60,6 +72,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_phases,
         default=PHASES,
         help=f"comma-separated phases to run, among {','.join(PHASES)}",
+    )
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=bk.ALL,
+        help="comma-separated subset, among agent,json,sdk,sqlite,mh (sdk is always run)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.md", help="report path")
     parser.add_argument("--plot", type=Path, default=HERE / "latency.png", help="plot path")
@@ -96,12 +114,18 @@ async def _ping(url: str, count: int = 200) -> float:
 
 
 async def run(
-    config: BenchConfig, url: str, phases: Sequence[str], workdir: Path
+    config: BenchConfig,
+    url: str,
+    phases: Sequence[str],
+    workdir: Path,
+    backends: Sequence[str] = bk.ALL,
 ) -> tuple[Bench, float]:
     gc.collect()
     gc.freeze()  # the SDK's import graph is large: keep it out of every later collection
     admin = Admin(url)
-    bench = Bench(config, url, workdir, admin, log=lambda line: print(line, flush=True))
+    bench = Bench(
+        config, url, workdir, admin, log=lambda line: print(line, flush=True), backends=backends
+    )
     try:
         bench.results.environment = environment.describe(admin)
         ping = await _ping(url, 20 if config.quick else 200)
@@ -151,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     started = time.perf_counter()
     with _redis(args.redis_url) as url, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        bench, ping = asyncio.run(run(config, url, args.only, Path(tmp)))
+        bench, ping = asyncio.run(run(config, url, args.only, Path(tmp), args.backends))
     results = bench.results
     checks = budgets.evaluate(results)
     plot_name: str | None = None

@@ -77,7 +77,13 @@ class Bench:
     """One benchmark run against one Redis, all backends in this process and event loop."""
 
     def __init__(
-        self, config: BenchConfig, url: str, workdir: Path, admin: Admin, log: Log
+        self,
+        config: BenchConfig,
+        url: str,
+        workdir: Path,
+        admin: Admin,
+        log: Log,
+        backends: Sequence[str] = bk.ALL,
     ) -> None:
         self.config = config
         self.url = url
@@ -87,7 +93,8 @@ class Bench:
         self.items = ItemFactory(config.seed)
         self.small_items = ItemFactory(config.seed + 1, small=True)
         self.run_id = uuid.uuid4().hex[:6]
-        self.results = Results(backends=list(bk.ALL))
+        self.names = [name for name in bk.ALL if name in backends or name == bk.REFERENCE]
+        self.results = Results(backends=list(self.names))
         self._ops: dict[tuple[str, ...], int] = {}
         self._estimates: dict[tuple[str, ...], float] = {}
 
@@ -98,7 +105,7 @@ class Bench:
             bk.FACTORIES[name](
                 self.url, self.prefix(f"{phase}-{bk.SHORT_NAMES[name]}"), self.workdir
             )
-            for name in bk.ALL
+            for name in self.names
         ]
 
     def prefix(self, name: str) -> str:
