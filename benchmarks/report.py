@@ -248,8 +248,9 @@ def render(
         "synchronously, as a hand-rolled integration would.",
         f"- Conversation sizes {', '.join(f'{s:,}' for s in config.sizes)}; "
         f"{config.repeat} rounds, the backends in a different order each round, each "
-        "operation warmed up before it is timed. Writes are undone (untimed `pop_item`) "
-        "after each sample, so a conversation keeps its size.",
+        "operation warmed up before it is timed; within a round the backends alternate "
+        "sample by sample. Writes are undone by untimed `pop_item`s (after each sample, or "
+        "after each block from 5,000 items on), so a conversation keeps its size.",
         f"- Each cell: **ratio to {bk.REFERENCE}** (median over rounds of the per-round "
         "ratio of medians; below 1 is faster), then median / p99 in milliseconds. Absolute "
         "times drift on shared machines; ratios hold.",
