@@ -19,6 +19,7 @@ LAB_STAMP := $(VENV)/.make-lab.stamp
 RUN := $(PYTHON) -m redis_openai_agents.embedded run --
 
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
@@ -54,7 +55,7 @@ $(STAMP): pyproject.toml
 	  $(BOOTSTRAP_PYTHON) -m venv $(VENV); \
 	fi
 	$(PIP) install --quiet --progress-bar off --upgrade 'pip>=25.1'
-	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint --group docs
+	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint --group docs --group bench
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 \
 	  --display-name 'Python 3 (redis-openai-agents)' > /dev/null
 	@touch $@
@@ -93,8 +94,8 @@ docs: $(STAMP) ## Build the documentation into site/ (mkdocs build --strict)
 docs-serve: $(STAMP) ## Serve the documentation on http://127.0.0.1:8000 with live reload
 	$(DOCS_ENV) $(PYTHON) -m mkdocs serve
 
-bench: $(STAMP) ## Run the benchmarks against Redis
-	$(RUN) $(PYTHON) -m benchmarks
+bench: $(STAMP) ## Benchmarks against Redis: benchmarks/results.md and benchmarks/latency.png
+	$(RUN) $(PYTHON) -m benchmarks $(BENCH_ARGS)
 
 redis: $(STAMP) ## Embedded Redis Stack in the foreground (PORT=6379 to fix the port)
 	$(PYTHON) -m redis_openai_agents.embedded serve $(if $(PORT),--port $(PORT))

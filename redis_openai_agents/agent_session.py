@@ -364,7 +364,7 @@ class AgentSession(RedisBackedSession):
         if effective == 0:
             return []
         rows = await self._read(("metadata",), effective)
-        return [item_codec.decode(row[0]) for row in rows]
+        return item_codec.decode_many([row[0] for row in rows])
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append a batch atomically: all of it, contiguous and in order, or none of it.
@@ -674,35 +674,41 @@ class AgentSession(RedisBackedSession):
     async def _read(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
         """Rows of `fields` for the newest `limit` items (all when None), oldest first.
 
-        A whole conversation is one SORT_RO: Redis fetches each item's hash by the sequence
-        numbers in the order list, in C, as fast as reading one list. Where GET patterns
-        are refused, and for limited reads, one script reads the hashes instead.
+        One SORT_RO: Redis fetches each item's hash by the sequence numbers in the order
+        list, in C, as fast as reading one list (newest first with DESC when limited).
+        Where GET patterns are refused, one script reads the hashes instead.
         """
+        if limit == 0:
+            return []
+        width = len(fields)
         async with self._connection.errors():
-            flat = None
-            if limit is None and self._connection.sort_patterns_allowed:
-                flat = await self._sort_read(fields)
-            if flat is None:
+            rows = None
+            if self._connection.sort_patterns_allowed:
+                rows = await self._sort_read(fields, limit)
+            if rows is None:
                 flat = await scripts.READ(
                     self._client(),
                     [self._keys.order],
                     [self._keys.message_prefix, -1 if limit is None else limit, *fields],
                 )
-        width = len(fields)
-        if width == 1:
-            return [[value] for value in flat if value is not None]
-        rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+                rows = [flat[i : i + width] for i in range(0, len(flat), width)]
         return [row for row in rows if row[0] is not None]
 
-    async def _sort_read(self, fields: Sequence[str]) -> list[Any] | None:
+    async def _sort_read(self, fields: Sequence[str], limit: int | None) -> list[Any] | None:
+        window = () if limit is None else ("LIMIT", 0, limit, "DESC")
         gets = [a for f in fields for a in ("GET", f"{self._keys.message_pattern}->{f}")]
         try:
-            return await self._client().execute_command(  # type: ignore[no-any-return,no-untyped-call]
-                "SORT_RO", self._keys.order, "BY", "nosort", *gets
+            flat = await self._client().execute_command(  # type: ignore[no-untyped-call]
+                "SORT_RO", self._keys.order, "BY", "nosort", *window, *gets
             )
         except ResponseError:
             self._connection.sort_patterns_allowed = False
             return None
+        width = len(fields)
+        rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+        if limit is not None:
+            rows.reverse()
+        return rows
 
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:

@@ -18,13 +18,16 @@ _checked_at: dict[tuple[str, str], float] = {}
 
 
 def message_index_schema(prefix: str) -> IndexSchema:
-    """MessageHistory's fields, so `MessageHistory(name=..., create_index=False)` reads ours.
+    """The index MessageHistory queries, so `MessageHistory(name=..., create_index=False)`
+    reads our conversations: every hash carries all of MessageHistory's fields.
 
-    Two deliberate differences: `session_tag` is case-sensitive and split only on a control
-    character ids may not contain, because conversation ids differing only in case or
-    containing commas are different conversations; and `timestamp` is sortable, so
-    MessageHistory's newest-first queries do not sort a whole conversation each time.
-    The full SDK item lives in `metadata`, which is stored but not tokenized.
+    It indexes what MessageHistory filters and sorts on, as cheap tag and numeric fields.
+    `session_tag` is case-sensitive and split only on a control character ids may not
+    contain, because ids differing only in case or containing commas are different
+    conversations; `timestamp` is sortable, so newest-first queries need no sort.
+    `content` and `metadata` are stored in each hash and returned by queries but not
+    tokenized: full-text indexing would triple the server's cost of every append. To
+    search message text, create a second index with `content` as TEXT over the same prefix.
     """
     return IndexSchema.from_dict(
         {
@@ -35,7 +38,6 @@ def message_index_schema(prefix: str) -> IndexSchema:
             },
             "fields": [
                 {"name": "role", "type": "tag"},
-                {"name": "content", "type": "text"},
                 {"name": "tool_call_id", "type": "tag"},
                 {"name": "timestamp", "type": "numeric", "attrs": {"sortable": True}},
                 {

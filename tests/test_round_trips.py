@@ -138,7 +138,7 @@ async def test_agent_session_async_operations_are_one_round_trip_each(
         "add_items": ONE_SCRIPT,
         "add_items (1 item)": ONE_SCRIPT,
         "get_items": ONE_SORT,
-        "get_items(limit=3)": ONE_SCRIPT,
+        "get_items(limit=3)": ONE_SORT,
         "pop_item": ONE_SCRIPT,
         "alist_sessions": ONE_SCRIPT,
         "aload": ["HMGET"],
