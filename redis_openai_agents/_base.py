@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from agents.memory import SessionSettings
+from agents.memory.session_settings import resolve_session_limit
 
 from ._bridge import run_sync
 from .connection import RedisClient, RedisConnection
@@ -83,6 +84,10 @@ class RedisBackedSession:
     def redis_url(self) -> str:
         """The server this session talks to, with any password masked."""
         return self._connection.display_url
+
+    def _item_limit(self, limit: int | None) -> int | None:
+        """The SDK's rule: an explicit limit, else `session_settings.limit`, else all."""
+        return validate_limit(resolve_session_limit(limit, self.session_settings))
 
     def _client(self) -> aioredis.Redis:
         return self._connection.client()

@@ -13,7 +13,6 @@ from typing import Any
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
-from agents.memory.session_settings import resolve_session_limit
 from redis.exceptions import ResponseError
 
 from . import items as item_codec
@@ -360,7 +359,7 @@ class AgentSession(RedisBackedSession):
         Raises:
             ValueError: `limit` is negative or not an integer.
         """
-        effective = validate_limit(resolve_session_limit(limit, self.session_settings))
+        effective = self._item_limit(limit)
         if effective == 0:
             return []
         rows = await self._read(("metadata",), effective)

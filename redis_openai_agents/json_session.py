@@ -12,12 +12,11 @@ from urllib.parse import unquote
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
-from agents.memory.session_settings import resolve_session_limit
 
 from . import _exact_json as exact
 from . import items as item_codec
 from . import scripts
-from ._base import TTL, RedisBackedSession, validate_limit
+from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
 from .keys import DEFAULT_PREFIX, json_session_key, validate_id
@@ -212,7 +211,7 @@ class JSONSession(RedisBackedSession):
         Raises:
             ValueError: `limit` is negative or not an integer.
         """
-        effective = validate_limit(resolve_session_limit(limit, self.session_settings))
+        effective = self._item_limit(limit)
         if effective == 0:
             return []
         found = await self._get("$.items" if effective is None else f"$.items[-{effective}:]")

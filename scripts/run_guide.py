@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -37,6 +36,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
+
+from redis_openai_agents.connection import mask_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -72,20 +73,6 @@ class CurrentEnvKernelManager(AsyncKernelManager):
         return CurrentEnvKernelSpecs(data_dir=self.data_dir)
 
 
-def display_url(url: str) -> str:
-    """The URL with any password masked."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 def redis_problem(url: str) -> str | None:
     """Why Redis at `url` can't run the guide, or None when it answers."""
     import redis
@@ -94,7 +81,7 @@ def redis_problem(url: str) -> str | None:
     try:
         client.ping()
     except redis.RedisError as exc:
-        return f"cannot reach Redis at {display_url(url)}: {exc}"
+        return f"cannot reach Redis at {mask_url(url)}: {exc}"
     finally:
         client.close()
     return None
@@ -245,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = "offline model" if offline else "OpenAI model"
     plural = "s" if len(paths) != 1 else ""
-    print(f"guide: {len(paths)} notebook{plural} against {display_url(url)} ({model})", flush=True)
+    print(f"guide: {len(paths)} notebook{plural} against {mask_url(url)} ({model})", flush=True)
     started = time.monotonic()
 
     def echo(line: str) -> None:
