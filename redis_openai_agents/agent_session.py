@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from . import items as item_codec
 from . import scripts
@@ -177,7 +177,11 @@ class AgentSession(RedisBackedSession):
         if conversation_id is None:
             conversation_id = uuid.uuid4().hex
         session = cls(conversation_id, user_id=user_id, redis_url=redis_url, ttl=ttl, **options)
-        await session._append([])
+        try:
+            await session._append([])
+        except BaseException:
+            await session.aclose()
+            raise
         return session
 
     @classmethod
@@ -225,8 +229,12 @@ class AgentSession(RedisBackedSession):
                 another user; the three cases are indistinguishable on purpose.
         """
         session = cls(conversation_id, user_id=user_id, redis_url=redis_url, **options)
-        async with session._connection.errors():
-            agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
+        try:
+            async with session._connection.errors():
+                agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
+        except BaseException:
+            await session.aclose()
+            raise
         if agent[0] is None:
             await session.aclose()
             raise SessionNotFoundError(conversation_id, user_id)
@@ -700,7 +708,9 @@ class AgentSession(RedisBackedSession):
             flat = await self._client().execute_command(  # type: ignore[no-untyped-call]
                 "SORT_RO", self._keys.order, "BY", "nosort", *window, *gets
             )
-        except ResponseError:
+        except ResponseError as exc:
+            if not _refuses_patterns(exc):
+                raise
             self._connection.sort_patterns_allowed = False
             return None
         width = len(fields)
@@ -708,6 +718,12 @@ class AgentSession(RedisBackedSession):
         if limit is not None:
             rows.reverse()
         return rows
+
+
+def _refuses_patterns(exc: ResponseError) -> bool:
+    """An ACL or cluster refusal of SORT's GET patterns, as opposed to any other error."""
+    message = str(exc).lower()
+    return isinstance(exc, NoPermissionError) or "pattern" in message or "slot" in message
 
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:

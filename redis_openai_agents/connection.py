@@ -9,6 +9,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -16,7 +17,7 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
-from .errors import RedisModuleMissingError, RedisUnavailableError
+from .errors import RedisCommandError, RedisModuleMissingError, RedisUnavailableError
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
@@ -131,6 +132,7 @@ class RedisConnection:
         if self._url is None:
             return self._external_client(loop)
         with _registry_lock:
+            _forget_closed_loops(_clients)
             per_loop = _clients.setdefault(loop, {})
             client = per_loop.get(self._url)
             if client is None:
@@ -144,6 +146,7 @@ class RedisConnection:
         external = self._external
         if isinstance(external, aioredis.Redis) and not is_bridge_thread():
             return external
+        _forget_closed_loops(self._twins)
         twin = self._twins.get(loop)
         if twin is None:
             if isinstance(external, aioredis.Redis):
@@ -221,7 +224,18 @@ class RedisConnection:
             missing = _missing_capability(str(exc), capability)
             if missing is not None:
                 raise RedisModuleMissingError(missing, self.display_url) from None
-            raise
+            raise RedisCommandError(self.display_url, str(exc)) from exc
+        except redis_errors.RedisError as exc:
+            raise RedisCommandError(self.display_url, str(exc) or type(exc).__name__) from exc
+
+
+def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:
+    """Drop clients of loops that have closed (`asyncio.run` per call, per test).
+
+    Their connections hold the loop, so the weak keys alone would never let go of them.
+    """
+    for loop in [loop for loop in registry if loop.is_closed()]:
+        del registry[loop]
 
 
 def _missing_capability(message: str, capability: str | None) -> str | None:

@@ -63,3 +63,15 @@ class RedisModuleMissingError(RedisOpenAIAgentsError, RuntimeError):
         """What is missing, e.g. `Query Engine (RediSearch module, FT.* commands)`."""
         self.url = url
         """The server's URL, with any password masked."""
+
+
+class RedisCommandError(RedisOpenAIAgentsError, RuntimeError):
+    """Redis refused a command (out of memory, read-only replica, ACL, wrong key type...).
+
+    The redis-py exception is kept as `__cause__`.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Redis at {url} refused the command: {reason}")
+        self.url = url
+        self.reason = reason

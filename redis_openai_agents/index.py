@@ -24,7 +24,9 @@ def message_index_schema(prefix: str) -> IndexSchema:
     It indexes what MessageHistory filters and sorts on, as cheap tag and numeric fields.
     `session_tag` is case-sensitive and split only on a control character ids may not
     contain, because ids differing only in case or containing commas are different
-    conversations; `timestamp` is sortable, so newest-first queries need no sort.
+    conversations; `timestamp` is sortable, so newest-first queries need no sort. The
+    extra `user_tag` scopes a query to one user: conversation ids are per user, so the
+    same `session_tag` may name conversations of several users.
     `content` and `metadata` are stored in each hash and returned by queries but not
     tokenized: full-text indexing would triple the server's cost of every append. To
     search message text, create a second index with `content` as TEXT over the same prefix.
@@ -42,6 +44,11 @@ def message_index_schema(prefix: str) -> IndexSchema:
                 {"name": "timestamp", "type": "numeric", "attrs": {"sortable": True}},
                 {
                     "name": "session_tag",
+                    "type": "tag",
+                    "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR},
+                },
+                {
+                    "name": "user_tag",
                     "type": "tag",
                     "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR},
                 },

@@ -19,6 +19,7 @@ from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
+from .errors import InvalidItemError
 from .keys import DEFAULT_PREFIX, json_session_key, validate_id
 
 _ESCAPES = {"%": "%25", '"': "%22", "\\": "%5C"}
@@ -227,7 +228,10 @@ class JSONSession(RedisBackedSession):
         """
         batch = item_codec.normalize_items(items)
         item_codec.encode_items(batch)
-        encoded = [exact.encode(item) for item in batch]
+        try:
+            encoded = [exact.encode(item) for item in batch]
+        except ValueError as exc:
+            raise InvalidItemError(f"item cannot be stored: {exc}") from None
         if encoded:
             await self._write("append", *encoded)
 

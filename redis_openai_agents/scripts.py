@@ -33,6 +33,6 @@ class LuaScript:
 APPEND = LuaScript("ttl", "append")
 POP = LuaScript("ttl", "pop")
 READ = LuaScript("read")
-CLEAR = LuaScript("clear")
+CLEAR = LuaScript("ttl", "clear")
 LIST = LuaScript("list")
 JSON_WRITE = LuaScript("json_write")

@@ -41,7 +41,8 @@ for i = 0, n - 1 do
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
   -- One HSET per item: every HSET on an indexed hash re-indexes the whole document.
-  local fields = {'entry_id', eprefix .. tail, 'session_tag', conv_id, 'role', ARGV[o],
+  local fields = {'entry_id', eprefix .. tail, 'session_tag', conv_id, 'user_tag', user_id,
+                  'role', ARGV[o],
                   'content', ARGV[o + 1], 'timestamp', seconds(ts), 'metadata', ARGV[o + 3],
                   'seq', tail}
   if ARGV[o + 2] ~= '' then
@@ -78,5 +79,5 @@ end
 local uidx_existed = redis.call('EXISTS', uidx)
 redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
-          expires_at, ttl_changed, uidx_existed)
+          expires_at, ttl_changed, uidx_existed, string.sub(meta, 1, #meta - #conv_id))
 return {tail, count, created and 1 or 0}

@@ -9,21 +9,5 @@ for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
 end
 redis.call('UNLINK', meta, order)
 redis.call('ZREM', uidx, ARGV[2])
-local latest = 0
-for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
-  local at = redis.call('PEXPIRETIME', ARGV[3] .. id)
-  if at == -2 then
-    redis.call('ZREM', uidx, id)
-  elseif at == -1 then
-    latest = -1
-    break
-  elseif at > latest then
-    latest = at
-  end
-end
-if latest == -1 then
-  redis.call('PERSIST', uidx)
-elseif latest > 0 then
-  redis.call('PEXPIREAT', uidx, latest)
-end
+expire_user_index(uidx, ARGV[3])
 return removed

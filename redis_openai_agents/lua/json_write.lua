@@ -34,9 +34,17 @@ local function apply()
   error('unknown JSONSession operation ' .. op)
 end
 
+local before = 0
+if op == 'append' then before = redis.call('JSON.ARRLEN', key, '$.items')[1] end
 local ok, result = pcall(apply)
 if not ok then
-  if created then redis.call('DEL', key) end
+  if created then
+    redis.call('DEL', key)
+  elseif op == 'append' and before > 0 then
+    redis.call('JSON.ARRTRIM', key, '$.items', 0, before - 1)
+  elseif op == 'append' then
+    redis.call('JSON.SET', key, '$.items', '[]')
+  end
   return redis.error_reply(type(result) == 'table' and result.err or tostring(result))
 end
 redis.call('JSON.SET', key, '$.updated_at', stamp)

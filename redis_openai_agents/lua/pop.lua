@@ -21,5 +21,5 @@ redis.call('HSET', meta, 'count', count, 'updated_at', stamp)
 redis.call('ZADD', uidx, stamp, conv_id)
 local tail = tonumber(m[1])
 apply_ttl(meta, uidx, order, mprefix, tail, tail, now_ms, tonumber(m[3] or '0'),
-          tonumber(m[4] or '0'), false, 1)
+          tonumber(m[4] or '0'), false, 1, '')
 return popped

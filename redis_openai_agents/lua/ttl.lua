@@ -1,9 +1,31 @@
--- Shared by every writing script: keep all keys of one conversation on one expiry.
+-- Shared by the writing scripts: keep all keys of one conversation on one expiry, and the
+-- user's list alive exactly as long as the longest-lived conversation it names.
+
+local function expire_user_index(uidx, meta_prefix)
+  local latest = 0
+  for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
+    local at = redis.call('PEXPIRETIME', meta_prefix .. id)
+    if at == -2 then
+      redis.call('ZREM', uidx, id)
+    elseif at == -1 then
+      latest = -1
+      break
+    elseif at > latest then
+      latest = at
+    end
+  end
+  if latest == -1 then
+    redis.call('PERSIST', uidx)
+  elseif latest > 0 then
+    redis.call('PEXPIREAT', uidx, latest)
+  end
+end
+
 -- Every key expires at the same instant, at most ttl after the last write and at least
 -- 99% of ttl after it: all keys are re-stamped only when that window is left, so a write
 -- usually touches only the keys it adds. Items new_from..tail-1 are the ones just written.
 local function apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
-                         expires_at, ttl_changed, uidx_existed)
+                         expires_at, ttl_changed, uidx_existed, meta_prefix)
   if ttl_ms <= 0 then
     if ttl_changed then
       for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
@@ -32,5 +54,7 @@ local function apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl
   local current = redis.call('PEXPIRETIME', uidx)
   if uidx_existed == 0 or (current > 0 and current < expires_at) then
     redis.call('PEXPIREAT', uidx, expires_at)
+  elseif current == -1 and ttl_changed then
+    expire_user_index(uidx, meta_prefix)
   end
 end
