@@ -413,7 +413,10 @@ class AgentSession(RedisBackedSession):
 
         The result's items are lined up against the end of the stored conversation, so
         history it was given (the guide's `history + [message]` pattern), a run that saved
-        itself through `session=`, and a result stored twice are not stored again.
+        itself through `session=`, and a result stored twice are not stored again. Items
+        are compared whole, model-assigned ids included: with the Responses API every reply
+        has its own id, so a repeated exchange is still stored; with a model that reuses
+        one placeholder id, an exchange identical to the last one stored is taken as stored.
 
         Args:
             result: A `RunResult` (anything with `to_input_list()`); its `last_agent`
