@@ -89,3 +89,16 @@ async def test_refused_commands_raise_a_typed_error(
     assert "WRONGTYPE" in str(error.value)
     assert isinstance(error.value.__cause__, redis.ResponseError)
     await session.aclose()
+
+
+async def test_a_refused_append_stores_no_item(redis_url: str, prefix: str, r: redis.Redis) -> None:
+    session = AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix)
+    await session.aadd_message("user", "first")
+    r.set(user_index_key(prefix, "u"), "not a sorted set")
+    keys_before = sorted(r.scan_iter(f"{prefix}:*"))
+    with pytest.raises(RedisCommandError):
+        await session.aadd_message("user", "second")
+    assert sorted(r.scan_iter(f"{prefix}:*")) == keys_before
+    r.delete(user_index_key(prefix, "u"))
+    assert [m["content"] for m in await session.aget_messages()] == ["first"]
+    await session.aclose()

@@ -17,6 +17,14 @@ local function seconds(us)
 end
 local stamp = seconds(now_us)
 
+-- Refuse before the first write, so a failure can never leave items half-stored.
+for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}}) do
+  local kind = redis.call('TYPE', pair[1]).ok
+  if kind ~= 'none' and kind ~= pair[2] then
+    return redis.error_reply('WRONGTYPE ' .. pair[1] .. ' holds a ' .. kind .. ', not a ' .. pair[2])
+  end
+end
+
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents')
 local created = not m[1]
@@ -69,7 +77,8 @@ redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
            'last_us', last_us, 'ttl_ms', ttl_ms)
 if title ~= '' and not m[6] then redis.call('HSET', meta, 'title', title) end
 if agent ~= '' then
-  local agents = cjson.decode(m[7] or '[]')
+  local ok, agents = pcall(cjson.decode, m[7] or '[]')
+  if not ok or type(agents) ~= 'table' then agents = {} end
   local known = false
   for _, a in ipairs(agents) do if a == agent then known = true end end
   if not known then table.insert(agents, agent) end
