@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import redis
-from agents import Agent, Runner, function_tool
+from agent_tools import get_weather
+from agents import Agent, Runner
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 from redis.crc import key_slot
@@ -511,12 +512,6 @@ async def test_sessions_are_isolated(redis_url: str, prefix: str) -> None:
 
 
 # The Agents SDK session protocol
-
-
-@function_tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"It is sunny and 21 degrees in {city}."
 
 
 class RecordingJSONSession(JSONSession):

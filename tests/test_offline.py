@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agents import Agent, ModelSettings, RunConfig, Runner, function_tool
+from agent_tools import get_weather
+from agents import Agent, ModelSettings, RunConfig, Runner
 from agents.items import (
     HandoffCallItem,
     ReasoningItem,
@@ -41,12 +42,6 @@ def _restore_runner() -> Iterator[None]:
 
 def user(text: str) -> TResponseInputItem:
     return {"role": "user", "content": text}
-
-
-@function_tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"It is sunny and 21 degrees in {city}."
 
 
 async def test_recalls_facts_when_history_is_passed_back() -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import redis
-from agents import Agent, RunConfig, Runner, function_tool
+from agent_tools import get_weather
+from agents import Agent, RunConfig, Runner
 from agents.memory import SessionSettings
 
 from redis_openai_agents import AgentSession
@@ -24,12 +25,6 @@ REASONING_RUN = RunConfig(
     model_provider=OfflineModelProvider(reasoning=True), tracing_disabled=True
 )
 PLAIN_RUN = RunConfig(model_provider=OfflineModelProvider(), tracing_disabled=True)
-
-
-@function_tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"It is sunny and 21 degrees in {city}."
 
 
 class RecordingSession(AgentSession):
