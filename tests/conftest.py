@@ -1,7 +1,8 @@
 """Fixtures: every test talks to a real Redis with the Query Engine and JSON.
 
-`REDIS_URL` names it (as `make test` arranges); without it, one embedded Redis Stack is
-started for the whole run.
+`REDIS_URL` names it (as `make test` arranges); without it, one embedded Redis (Redis 8
+core, or Redis Stack with `REDIS_OPENAI_AGENTS_SERVER=stack`) is started for the whole run.
+The report header names the server, with the versions it reports.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ import pytest
 import redis
 
 from redis_openai_agents.offline import restore_default_model, use_offline_model
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return "redis: an embedded server started by the tests"
+    from redis_openai_agents.embedded import describe_url
+
+    try:
+        return f"redis: {describe_url(url, socket_timeout=5)}"
+    except redis.RedisError as exc:
+        return f"redis: {url} did not answer ({exc})"
 
 
 @pytest.fixture(scope="session")

@@ -398,7 +398,10 @@ def _with_credentials(url: str, user: str, password: str) -> str:
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A Redis Stack server with TLS on a loopback port, and the CA that signed its cert."""
+    """A TLS Redis on a loopback port, and the CA that signed its cert.
+
+    The embedded Redis Stack is the build with TLS (the Redis 8 core one has none).
+    """
     reason = _embedded_available()
     if reason:
         pytest.skip(f"TLS sample not run: {reason}")
@@ -463,6 +466,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         sock.bind(("127.0.0.1", 0))
         tls_port = sock.getsockname()[1]
     server = EmbeddedRedis(
+        server="stack",
         extra_args=[
             "--tls-port",
             str(tls_port),
