@@ -1,8 +1,9 @@
 # Development tasks. Quick start on a fresh Linux x86_64 machine with Python 3.10+:
-#   make guide    # run the guide against an embedded Redis Stack
-#   make test     # lint, unit tests and notebooks
+#   make guide    # run the guide against an embedded Redis 8
+#   make test     # lint, tests, notebooks, docs build and browser check
 # Every target that needs Redis runs through `python -m redis_openai_agents.embedded run`,
-# which starts a private Redis Stack unless REDIS_URL is already set (e.g. by
+# which starts a private Redis 8 core server with the Query Engine and JSON modules
+# (SERVER=stack: Redis Stack 7.4) unless REDIS_URL is already set (e.g. by
 # `docker compose up -d` and REDIS_URL=redis://localhost:6379).
 
 SHELL := bash
@@ -16,7 +17,10 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 STAMP := $(VENV)/.make-install.stamp
 LAB_STAMP := $(VENV)/.make-lab.stamp
-RUN := $(PYTHON) -m redis_openai_agents.embedded run --
+# The embedded server kind: redis8 (default) or stack; $REDIS_OPENAI_AGENTS_SERVER also works.
+SERVER ?=
+SERVER_ARG := $(if $(SERVER),--server $(SERVER))
+RUN := $(PYTHON) -m redis_openai_agents.embedded run $(SERVER_ARG) --
 
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
@@ -29,13 +33,17 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
 BROWSER_DEPS := $(if $(filter 1,$(SKIP_BROWSER_TESTS)),,$(BROWSER_STAMP))
 # Material 9.8 prints an end-of-life banner for MkDocs 2 on every build.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
+# Tests of the tooling around the library (docs, site, embedded servers, workflows): `make
+# test` runs them; `make test-lib` (the library against a second server) leaves them out.
+TOOLING_TESTS := tests/test_docs.py tests/test_docs_browser.py tests/test_embedded.py \
+  tests/test_workflows.py tests/test_site.py
 NBVAL_ARGS := $(if $(NOTEBOOKS),notebooks --nbval --nbval-current-env --nbval-cell-timeout=120 $(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv install test lint format guide notebooks lab docs docs-serve bench redis clean distclean
+.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench redis clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -72,12 +80,19 @@ format: $(STAMP) ## Format and autofix with ruff
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+system-deps: ## Install missing system packages (Chromium, Node.js, ...) with apt
+	@scripts/install-system-deps
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json | system-deps
 	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
 	@touch $@
 
-test: lint $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
+test: system-deps lint $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
 	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+test-lib: $(STAMP) ## The library's tests and the notebooks only, e.g. `make test-lib SERVER=stack`
+	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(TOOLING_TESTS)) \
+	  $(NBVAL_ARGS) $(PYTEST_ARGS)
 
 guide: $(STAMP) ## Run the guide (scripts/run_guide.py) against Redis
 	$(RUN) $(PYTHON) scripts/run_guide.py
@@ -97,8 +112,8 @@ docs-serve: $(STAMP) ## Serve the documentation on http://127.0.0.1:8000 with li
 bench: $(STAMP) ## Benchmarks against Redis: benchmarks/results.md and benchmarks/latency.png
 	$(RUN) $(PYTHON) -m benchmarks $(BENCH_ARGS)
 
-redis: $(STAMP) ## Embedded Redis Stack in the foreground (PORT=6379 to fix the port)
-	$(PYTHON) -m redis_openai_agents.embedded serve $(if $(PORT),--port $(PORT))
+redis: $(STAMP) ## Embedded Redis 8 in the foreground (PORT=6379 fixes the port, SERVER=stack)
+	$(PYTHON) -m redis_openai_agents.embedded serve $(SERVER_ARG) $(if $(PORT),--port $(PORT))
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache *.egg-info

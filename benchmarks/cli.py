@@ -61,7 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Compare AgentSession and JSONSession with the SDK's RedisSession and "
         "SQLiteSession and with RedisVL MessageHistory, in one run against one Redis "
-        "($REDIS_URL, or an embedded Redis Stack when it is unset).",
+        "($REDIS_URL, or an embedded Redis 8 when it is unset).",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument("--sizes", type=_sizes, help="conversation sizes, e.g. 10,100,1000")

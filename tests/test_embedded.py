@@ -223,6 +223,12 @@ def test_server_kind_runs_the_redis_it_names(server: EmbeddedRedis) -> None:
     )
 
 
+def test_installation_page_names_the_server_exactly(server: EmbeddedRedis) -> None:
+    page = (REPO_ROOT / "docs" / "installation.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith(f"| `{server.server}`"))
+    assert server.description in row
+
+
 def test_description_of_other_servers() -> None:
     bundled = [
         {b"name": b"search", b"ver": 80205, b"path": b"/usr/local/lib/redis/modules/redisearch.so"},
