@@ -88,7 +88,7 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
     ) -> None:
         """Name a conversation; nothing is sent to Redis until the first call.
 

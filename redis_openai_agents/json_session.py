@@ -89,7 +89,7 @@ class JSONSession(RedisBackedSession):
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
     ) -> None:
         """Name a session; nothing is sent to Redis until the first call.
 
