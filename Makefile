@@ -55,7 +55,7 @@ $(STAMP): pyproject.toml
 	  $(BOOTSTRAP_PYTHON) -m venv $(VENV); \
 	fi
 	$(PIP) install --quiet --progress-bar off --upgrade 'pip>=25.1'
-	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint --group docs --group bench
+	$(PIP) install --quiet --progress-bar off -e '.[embedded,cli]' --group test --group lint --group docs --group bench
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 \
 	  --display-name 'Python 3 (redis-openai-agents)' > /dev/null
 	@touch $@

@@ -3,6 +3,7 @@
 from ._base import TTL
 from .agent_session import AgentSession
 from .connection import DEFAULT_REDIS_URL, RedisClient
+from .erase import ErasedUser, aerase_user, erase_user
 from .errors import (
     InvalidIdentifierError,
     InvalidItemError,
@@ -12,6 +13,7 @@ from .errors import (
     RedisOpenAIAgentsError,
     RedisUnavailableError,
     SessionNotFoundError,
+    TransferSourceError,
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "TTL",
     "AgentSession",
+    "ErasedUser",
     "InvalidIdentifierError",
     "InvalidItemError",
     "InvalidTTLError",
@@ -33,6 +36,9 @@ __all__ = [
     "RedisUnavailableError",
     "SessionInfo",
     "SessionNotFoundError",
+    "TransferSourceError",
+    "aerase_user",
+    "erase_user",
 ]
 
 __version__ = "0.2.0"

@@ -75,3 +75,11 @@ class RedisCommandError(RedisOpenAIAgentsError, RuntimeError):
         super().__init__(f"Redis at {url} refused the command: {reason}")
         self.url = url
         self.reason = reason
+
+
+class TransferSourceError(RedisOpenAIAgentsError, ValueError):
+    """Data to import or export that cannot be read as what it was said to be.
+
+    A missing file, a file that is not an SDK `SQLiteSession` database, a JSON Lines line
+    that is not an exported conversation: nothing was written for the source it names.
+    """

@@ -15,18 +15,18 @@ import sys
 import uuid
 from typing import Any
 
-# The SDK's Redis suite runs on fakeredis when it can import it; ours need a real server.
-sys.modules["fakeredis"] = None  # type: ignore[assignment]
-
-import redis.asyncio as aioredis
-
 import agents
 import agents.extensions.memory.encrypt_session  # keeps the real SQLiteSession for its checks
 import agents.extensions.memory.redis_session as sdk_redis_session
 import agents.memory
 import agents.memory.sqlite_session as sdk_sqlite_session
+import redis.asyncio as aioredis
+
 from redis_openai_agents import AgentSession, JSONSession
 from redis_openai_agents._base import RedisBackedSession
+
+# The SDK's Redis suite runs on fakeredis when it can import it; ours need a real server.
+sys.modules["fakeredis"] = None  # type: ignore[assignment]
 
 _TARGETS: dict[str, type[RedisBackedSession]] = {
     "AgentSession": AgentSession,
@@ -59,11 +59,13 @@ class PeerSQLiteSession(TARGET):  # type: ignore[valid-type,misc]
         self, session_id: str, db_path: Any = ":memory:", session_settings: Any = None
     ) -> None:
         label = uuid.uuid4().hex if str(db_path) == ":memory:" else str(db_path)
-        super().__init__(session_id, **_construct(session_id, _prefix(label), None, None, session_settings))
+        super().__init__(
+            session_id, **_construct(session_id, _prefix(label), None, None, session_settings)
+        )
 
 
 class PeerRedisSession(TARGET):  # type: ignore[valid-type,misc]
-    """`RedisSession(session_id, *, redis_client, key_prefix=..., ttl=None, session_settings=None)`."""
+    """`RedisSession(session_id, *, redis_client, key_prefix=, ttl=, session_settings=)`."""
 
     def __init__(
         self,

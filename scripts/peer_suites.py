@@ -92,8 +92,18 @@ def sdk_tests(version: str, cache: Path) -> Path:
     archive = cache / f"openai_agents-{version}.tar.gz"
     if not archive.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-             "--dest", str(cache), f"openai-agents=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(cache),
+                f"openai-agents=={version}",
+            ],
             check=True,
         )
     with tarfile.open(archive) as tar:
@@ -107,9 +117,23 @@ def run_suite(root: Path, target: str, extra: list[str]) -> Counter[str]:
         report = Path(tmp) / "junit.xml"
         env = {**os.environ, "ROA_PEER_CLASS": target, "PYTHONPATH": str(ROOT / "scripts")}
         subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "peer_shim", "-p", "no:cacheprovider",
-             "-q", "--tb=line", f"--junitxml={report}", *SUITES, *extra],
-            cwd=root, env=env, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "peer_shim",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--tb=line",
+                f"--junitxml={report}",
+                *SUITES,
+                *extra,
+            ],
+            cwd=root,
+            env=env,
+            check=False,
         )
         tree = ElementTree.parse(report)
     counts: Counter[str] = Counter()
