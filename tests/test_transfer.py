@@ -26,8 +26,8 @@ from redis_openai_agents import (
     AgentSession,
     RedisUnavailableError,
     TransferSourceError,
+    transfer,
 )
-from redis_openai_agents import transfer
 from redis_openai_agents.transfer import Conversation
 
 CATALOGUE = list(ITEM_CATALOGUE.values())
@@ -62,7 +62,11 @@ async def test_sqlite_import_is_lossless_idempotent_and_keeps_session_ids(
         prefix=prefix,
         progress=handled.append,
     )
-    assert (report.conversations, report.created, report.items_written) == (2, 2, len(CATALOGUE) + 3)
+    assert (report.conversations, report.created, report.items_written) == (
+        2,
+        2,
+        len(CATALOGUE) + 3,
+    )
     assert sum(handled) == len(CATALOGUE) + 3
     assert_identical_json(await stored(redis_url, prefix, user_id, "support-1"), CATALOGUE)
     assert_identical_json(await stored(redis_url, prefix, user_id, "support-2"), CATALOGUE[:3])
@@ -186,7 +190,10 @@ async def test_jsonl_export_then_import_round_trips_every_item_type(
     assert (again.unchanged, again.items_written) == (2, 0)
     buffer = io.StringIO()
     assert await transfer.aexport_user(newcomer, buffer, redis_url=redis_url, prefix=prefix) == 2
-    copied = {json.loads(line)["conversation_id"]: json.loads(line) for line in buffer.getvalue().splitlines()}
+    copied = {
+        json.loads(line)["conversation_id"]: json.loads(line)
+        for line in buffer.getvalue().splitlines()
+    }
     assert_identical_json(copied["c1"]["items"], expected)
 
 
@@ -240,6 +247,11 @@ async def test_sqlite_rows_the_sdk_would_skip_are_skipped_and_counted(tmp_path: 
 
 def test_conversation_ids_are_the_source_ids_for_any_text(tmp_path: Path) -> None:
     ids = ["a", "with space", "ünïcödé", "{braces}", "x" * 300, str(uuid.uuid4())]
-    assert [c.conversation_id for c in transfer.read_jsonl(
-        io.StringIO("".join(transfer.jsonl.encode_line(Conversation(i, [])) + "\n" for i in ids))
-    )] == ids
+    assert [
+        c.conversation_id
+        for c in transfer.read_jsonl(
+            io.StringIO(
+                "".join(transfer.jsonl.encode_line(Conversation(i, [])) + "\n" for i in ids)
+            )
+        )
+    ] == ids

@@ -52,7 +52,9 @@ async def test_erasing_a_user_with_1000_conversations(
     # their conversation ids: key patterns must not reach it.
     neighbour = f"{user_id}-neighbour"
     for conversation_id in ("c1", hash_tag(user_id), f"{hash_tag(user_id)}:x"):
-        session = AgentSession(conversation_id, user_id=neighbour, redis_url=redis_url, prefix=prefix)
+        session = AgentSession(
+            conversation_id, user_id=neighbour, redis_url=redis_url, prefix=prefix
+        )
         await session.add_items([{"role": "user", "content": "keep me"}])
         await session.aclose()
     theirs = keys_of(r, prefix, user_id)

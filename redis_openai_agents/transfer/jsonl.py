@@ -78,8 +78,10 @@ def read_jsonl(source: str | Path | IO[str]) -> Iterator[Conversation]:
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise TransferSourceError(f"{path}: no such file")
+        if path.is_dir():
+            raise TransferSourceError(f"{path}: is a directory, not a JSON Lines file")
         with path.open(encoding="utf-8") as file:
             yield from _lines(file, str(path))
     else:

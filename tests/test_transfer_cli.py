@@ -1,0 +1,116 @@
+"""`python -m redis_openai_agents`: imports, export, erase and its errors, against Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from agents import SQLiteSession
+
+from redis_openai_agents import AgentSession
+from redis_openai_agents.__main__ import main
+
+
+def sdk_database(path: Path) -> Path:
+    async def write() -> None:
+        for n in range(3):
+            session = SQLiteSession(f"s{n}", path)
+            await session.add_items(
+                [
+                    {"role": "user", "content": f"question {n}"},
+                    {"role": "assistant", "content": "ok"},
+                ]
+            )
+            session.close()
+
+    asyncio.run(write())
+    return path
+
+
+def test_help_names_every_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "redis_openai_agents", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for word in ("import", "export", "erase", "$REDIS_URL"):
+        assert word in done.stdout
+    sources = subprocess.run(
+        [sys.executable, "-m", "redis_openai_agents", "import", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for source in ("sqlite", "redis-session", "v0.1", "jsonl"):
+        assert source in sources.stdout
+
+
+def test_import_export_erase_from_the_shell(
+    tmp_path: Path,
+    redis_url: str,
+    prefix: str,
+    user_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = ["--redis-url", redis_url, "--prefix", prefix]
+    db = sdk_database(tmp_path / "sdk.db")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["import", "sqlite", str(db), "--user", user_id, *target]) == 0
+    out, err = capsys.readouterr()
+    assert "3 conversations read: 3 created, 0 resumed, 0 already complete; 6 items written" in out
+    assert "6.00item [" in err  # the progress bar's last state
+
+    assert main(["import", "sqlite", str(db), "--user", user_id, "--no-progress", *target]) == 0
+    assert "0 created, 0 resumed, 3 already complete; 0 items written" in capsys.readouterr().out
+
+    export = tmp_path / "out.jsonl"
+    assert main(["export", "--user", user_id, "-o", str(export), "--no-progress", *target]) == 0
+    assert "exported 3 conversations" in capsys.readouterr().err
+    lines = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
+    assert sorted(line["conversation_id"] for line in lines) == ["s0", "s1", "s2"]
+
+    copy = f"{user_id}-copy"
+    assert main(["import", "jsonl", str(export), "--user", copy, "--no-progress", *target]) == 0
+    assert "3 created" in capsys.readouterr().out
+    loaded = AgentSession.load("s1", copy, redis_url, prefix=prefix)
+    assert loaded.to_agent_inputs() == [
+        {"role": "user", "content": "question 1"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    loaded.close()
+
+    assert main(["erase", "--user", user_id, *target]) == 1
+    assert "pass --yes" in capsys.readouterr().out
+    assert len(AgentSession.list_sessions(user_id, redis_url, prefix=prefix)) == 3
+    assert main(["erase", "--user", user_id, "--yes", *target]) == 0
+    assert "erased 3 conversations, 6 items" in capsys.readouterr().out
+    assert AgentSession.list_sessions(user_id, redis_url, prefix=prefix) == []
+    assert len(AgentSession.list_sessions(copy, redis_url, prefix=prefix)) == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["import", "sqlite", "/nonexistent/sdk.db", "--user", "u"],
+            "no such SQLite database file",
+        ),
+        (["import", "jsonl", "/nonexistent/x.jsonl"], "no such file"),
+        (["export", "--user", "u", "--redis-url", "redis://127.0.0.1:1"], "Cannot reach Redis"),
+        (["export", "--user", "u", "--redis-url", "localhost:6379"], "scheme"),
+        (["import", "v0.1", "--from-url", "redis://127.0.0.1:1", "--user", "u"], "Cannot reach"),
+    ],
+)
+def test_wrong_files_and_urls_give_one_clear_line(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*arguments, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
