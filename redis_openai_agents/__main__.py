@@ -113,8 +113,9 @@ async def _run(args: argparse.Namespace) -> int:
             return 1
         erased = await aerase_user(args.user, **target)
         print(
-            f"erased {erased.conversations} conversations, {erased.items} items"
-            f" and {erased.other_keys} other keys of {args.user!r}"
+            f"erased {erased.conversations} conversations, {erased.items} items,"
+            f" {erased.json_sessions} JSON sessions and {erased.other_keys} other keys"
+            f" of {args.user!r}"
         )
         return 0
     bar = _progress_bar(args.no_progress, "item")

@@ -1,4 +1,4 @@
-"""Erasing a user: every conversation of one user gone, nobody else's data touched.
+"""Erasing a user: every conversation and JSON session of theirs gone, nobody else's touched.
 
 All keys of one user share one Redis Cluster hash tag, so each step is one script that
 deletes a batch of whole conversations atomically: a failure between steps leaves whole
@@ -15,7 +15,13 @@ from . import scripts
 from ._bridge import run_sync, shielded
 from .agent_session import AgentSession
 from .connection import RedisClient
-from .keys import DEFAULT_PREFIX, ConversationKeys, conversation_meta_prefix, hash_tag
+from .keys import (
+    DEFAULT_PREFIX,
+    ConversationKeys,
+    conversation_meta_prefix,
+    hash_tag,
+    owned_json_prefix,
+)
 
 _GLOB_SPECIALS = re.compile(r"([*?\[\]\\])")
 _SCAN_COUNT = 1000
@@ -29,6 +35,8 @@ class ErasedUser:
     """Conversations deleted (each with its metadata, items and order list)."""
     items: int
     """Items deleted, over all those conversations."""
+    json_sessions: int
+    """JSON sessions owned by the user (`JSONSession(..., user_id=...)`) deleted."""
     other_keys: int
     """Further keys of the user found by the final scan and deleted."""
 
@@ -68,7 +76,7 @@ async def aerase_user(
     probe = AgentSession(
         "_", user_id=user_id, redis_url=redis_url, redis_client=redis_client, prefix=prefix
     )
-    conversations = items = other = 0
+    conversations = items = json_sessions = other = 0
     meta_prefix = conversation_meta_prefix(probe.prefix, probe.user_id)
     try:
         async with probe._connection.errors():
@@ -81,7 +89,9 @@ async def aerase_user(
                 done = await _erase(probe, ids)
                 conversations, items = conversations + done[0], items + done[1]
             tag = hash_tag(probe.user_id)
-            kinds = tuple(f"{probe.prefix}:{kind}:{tag}:" for kind in ("conv", "order", "msg"))
+            kinds = tuple(
+                f"{probe.prefix}:{kind}:{tag}:" for kind in ("conv", "order", "msg", "json")
+            )
             found = [
                 key
                 async for raw in client.scan_iter(
@@ -93,12 +103,24 @@ async def aerase_user(
             for start in range(0, len(metas), batch):
                 done = await _erase(probe, metas[start : start + batch])
                 conversations, items = conversations + done[0], items + done[1]
-            rest = [key for key in found if not key.startswith(meta_prefix)]
+            json_prefix = owned_json_prefix(probe.prefix, probe.user_id)
+            documents = [key for key in found if key.startswith(json_prefix)]
+            for start in range(0, len(documents), _SCAN_COUNT):
+                json_sessions += await shielded(
+                    client.unlink(*documents[start : start + _SCAN_COUNT])
+                )
+            rest = [
+                key
+                for key in found
+                if not key.startswith(meta_prefix) and not key.startswith(json_prefix)
+            ]
             for start in range(0, len(rest), _SCAN_COUNT):
                 other += await shielded(client.unlink(*rest[start : start + _SCAN_COUNT]))
     finally:
         await probe.aclose()
-    return ErasedUser(conversations=conversations, items=items, other_keys=other)
+    return ErasedUser(
+        conversations=conversations, items=items, json_sessions=json_sessions, other_keys=other
+    )
 
 
 async def _erase(probe: AgentSession, conversation_ids: list[str]) -> list[int]:

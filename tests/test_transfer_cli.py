@@ -89,7 +89,7 @@ def test_import_export_erase_from_the_shell(
     assert "pass --yes" in capsys.readouterr().out
     assert len(AgentSession.list_sessions(user_id, redis_url, prefix=prefix)) == 3
     assert main(["erase", "--user", user_id, "--yes", *target]) == 0
-    assert "erased 3 conversations, 6 items" in capsys.readouterr().out
+    assert "erased 3 conversations, 6 items, 0 JSON sessions" in capsys.readouterr().out
     assert AgentSession.list_sessions(user_id, redis_url, prefix=prefix) == []
     assert len(AgentSession.list_sessions(copy, redis_url, prefix=prefix)) == 3
 

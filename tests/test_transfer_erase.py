@@ -10,13 +10,13 @@ import pytest
 import redis
 from redis.commands.search.query import Query
 
-from redis_openai_agents import AgentSession, aerase_user, erase_user
+from redis_openai_agents import AgentSession, JSONSession, aerase_user, erase_user
 from redis_openai_agents.keys import hash_tag
 
 
 def keys_of(r: redis.Redis, prefix: str, user_id: str) -> set[str]:
     tag = hash_tag(user_id)
-    starts = tuple(f"{prefix}:{kind}:{tag}" for kind in ("conv", "order", "msg", "user"))
+    starts = tuple(f"{prefix}:{kind}:{tag}" for kind in ("conv", "order", "msg", "user", "json"))
     return {k for k in r.scan_iter(f"{prefix}:*", count=1000) if k.startswith(starts)}
 
 
@@ -29,6 +29,8 @@ def snapshot(r: redis.Redis, keys: set[str]) -> dict[str, Any]:
             out[key] = r.hgetall(key)
         elif kind == "list":
             out[key] = r.lrange(key, 0, -1)
+        elif kind == "ReJSON-RL":
+            out[key] = r.execute_command("JSON.GET", key)
         elif kind == "zset":
             out[key] = r.zrange(key, 0, -1, withscores=True)
         else:
@@ -57,15 +59,21 @@ async def test_erasing_a_user_with_1000_conversations(
         )
         await session.add_items([{"role": "user", "content": "keep me"}])
         await session.aclose()
+    for n in range(3):
+        await JSONSession(f"j{n}", redis_url, user_id=user_id, prefix=prefix).set("cart", [n])
+    await JSONSession("j0", redis_url, user_id=neighbour, prefix=prefix).set("cart", ["keep"])
+    await JSONSession("j1", redis_url, prefix=prefix).set("nobody's", True)
     theirs = keys_of(r, prefix, user_id)
     untouched = snapshot(r, {k for k in r.scan_iter(f"{prefix}:*", count=1000) if k not in theirs})
-    assert len(untouched) == 3 * 3 + 1  # three conversations of one item each, and the list
+    # Three conversations of one item each and their list; two JSON sessions.
+    assert len(untouched) == 3 * 3 + 1 + 2
     # A stray item hash of the user that no list names: the final scan removes it.
     r.hset(f"{prefix}:msg:{hash_tag(user_id)}:ghost:0", mapping={"role": "user"})
-    assert len(keys_of(r, prefix, user_id)) == 1000 * 4 + 1 + 1
+    assert len(keys_of(r, prefix, user_id)) == 1000 * 4 + 1 + 3 + 1
 
     erased = await aerase_user(user_id, redis_url=redis_url, prefix=prefix)
-    assert (erased.conversations, erased.items, erased.other_keys) == (1000, 2000, 1)
+    assert (erased.conversations, erased.items) == (1000, 2000)
+    assert (erased.json_sessions, erased.other_keys) == (3, 1)
     assert keys_of(r, prefix, user_id) == set()
     assert await AgentSession.alist_sessions(user_id, redis_url=redis_url, prefix=prefix) == []
     assert snapshot(r, set(untouched)) == untouched
@@ -75,7 +83,7 @@ async def test_erasing_a_user_with_1000_conversations(
         assert r.ft(f"{prefix}:messages").search(query).total == expected
 
     again = erase_user(user_id, redis_url=redis_url, prefix=prefix)
-    assert (again.conversations, again.items, again.other_keys) == (0, 0, 0)
+    assert (again.conversations, again.items, again.json_sessions, again.other_keys) == (0,) * 4
     infos = await AgentSession.alist_sessions(neighbour, redis_url=redis_url, prefix=prefix)
     assert len(infos) == 3
 
