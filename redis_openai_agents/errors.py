@@ -22,6 +22,18 @@ class SessionNotFoundError(RedisOpenAIAgentsError, LookupError):
         """The user it was asked for."""
 
 
+class JSONSessionNotFoundError(SessionNotFoundError, ValueError):
+    """`JSONSession.load` found no such session (for that owner).
+
+    Also a `ValueError`, as redis-openai-agents 0.1.0 raised one.
+    """
+
+    def __init__(self, session_id: str, user_id: str | None) -> None:
+        super().__init__(session_id, user_id or "")
+        owner = "" if user_id is None else f" of user {user_id!r}"
+        self.args = (f"JSON session {session_id!r}{owner} not found",)
+
+
 class InvalidIdentifierError(RedisOpenAIAgentsError, ValueError):
     """A user, conversation or session id that cannot name a conversation."""
 

@@ -126,9 +126,11 @@ class JSONConversation:
             pipe = self._connection.client().pipeline(transaction=False)
             pipe.execute_command("JSON.GET", self.key, *_META_PATHS)
             pipe.execute_command("JSON.ARRLEN", self.key, "$.items")
-            raw, lengths = await pipe.execute()
+            raw, lengths = await pipe.execute(raise_on_error=False)
         if raw is None:
             return {}
+        if isinstance(lengths, Exception):
+            raise lengths
         found = item_codec.decode(raw)
         meta = (found.get("$.meta") or [{}])[0]
         self._current_agent = meta.get("current_agent")

@@ -20,7 +20,7 @@ from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
-from .errors import InvalidItemError, SessionNotFoundError
+from .errors import InvalidItemError, JSONSessionNotFoundError
 from .json_conversation import JSONConversation, list_owned
 from .keys import DEFAULT_PREFIX, json_session_key, owned_json_session_key, validate_id
 
@@ -162,8 +162,8 @@ class JSONSession(JSONConversation, RedisBackedSession):
                 `redis_client=`, `prefix=`, `session_settings=`, as for the constructor.
 
         Raises:
-            SessionNotFoundError: No such session (for that owner): never written,
-                expired or deleted.
+            JSONSessionNotFoundError: No such session (for that owner): never written,
+                expired or deleted. A `SessionNotFoundError` and a `ValueError`.
         """
         session = cls(session_id, redis_url, **options)
         try:
@@ -173,7 +173,7 @@ class JSONSession(JSONConversation, RedisBackedSession):
             raise
         if not meta:
             await session.aclose()
-            raise SessionNotFoundError(session_id, session.user_id or "")
+            raise JSONSessionNotFoundError(session_id, session.user_id)
         return session
 
     @classmethod

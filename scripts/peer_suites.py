@@ -1,9 +1,14 @@
-"""Run the Agents SDK's own session test suites against AgentSession and JSONSession.
+"""Run the peers' own test suites against AgentSession and JSONSession.
 
-The SDK's PyPI sdist carries its tests. This script downloads it once (with pip, into
-`.cache/peer-suites/`), unpacks its `tests/`, and runs the session suites with the SDK's
-`SQLiteSession` and `RedisSession` replaced by our classes through a constructor shim
-(`scripts/peer_shim.py`). It needs `$REDIS_URL`; `make peer-tests` provides one.
+The PyPI sdists of the Agents SDK and of redis-openai-agents 0.1.0 carry their tests. This
+script downloads each once (with pip, into `.cache/peer-suites/`), unpacks it, and runs:
+
+- the SDK's session suites, with its `SQLiteSession` and `RedisSession` replaced by each of
+  our classes through a constructor shim (`scripts/peer_shim.py`);
+- 0.1.0's AgentSession and JSONSession tests, importing this package instead of 0.1.0
+  (`scripts/peer_shim_v01.py`), with the offline model.
+
+It needs `$REDIS_URL`; `make peer-tests` provides one.
 
 Tests that inspect a backend's internals (its private attributes, its SQLite tables, mocks
 of its redis-py calls) cannot apply to another backend; they run anyway and are reported
@@ -26,6 +31,12 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+V01_SUITES = (
+    "tests/test_json_session_integration.py",
+    "tests/test_agent_session_basic.py",
+    "tests/test_session_unit.py",
+    "tests/test_simple_session_integration.py",
+)
 SUITES = (
     "tests/extensions/memory/test_redis_session.py",
     "tests/memory/test_session.py",
@@ -81,15 +92,32 @@ NOT_APPLICABLE: dict[str, str] = {
         "relies on SQLite reading limit=-1 as every item; ours refuse it with ValueError"
     ),
 }
+_LAYOUT = "reads 0.1.0's key layout (`session:<id>`, `$.messages`) with a plain client"
+V01_NOT_APPLICABLE: dict[str, str] = {
+    "test_create_session_stores_json_document": _LAYOUT,
+    "test_create_session_with_ttl": _LAYOUT,
+    "test_add_message_uses_atomic_append": _LAYOUT,
+    "test_load_existing_session": (
+        "loads a session created with user_id= without naming the user; ours are scoped "
+        "to their owner, as AgentSession's are"
+    ),
+    "test_clear_removes_messages_keeps_metadata": (
+        "expects clear() to keep the document; the guide's `await json_session.clear()` "
+        "deletes it (clear_session() forgets only the items)"
+    ),
+    "test_save_clear_load_continue": "asserts a real model's language routing (French)",
+    "test_three_parallel_conversations": "asserts a real model's language routing",
+}
 
 
-def sdk_tests(version: str, cache: Path) -> Path:
-    """The unpacked sdist of openai-agents `version`, downloaded with pip when missing."""
-    unpacked = cache / f"openai_agents-{version}"
+def sdist(project: str, version: str, cache: Path) -> Path:
+    """The unpacked sdist of `project` `version`, downloaded with pip when missing."""
+    stem = f"{project.replace('-', '_')}-{version}"
+    unpacked = cache / stem
     if (unpacked / "tests").is_dir():
         return unpacked
     cache.mkdir(parents=True, exist_ok=True)
-    archive = cache / f"openai_agents-{version}.tar.gz"
+    archive = cache / f"{stem}.tar.gz"
     if not archive.exists():
         subprocess.run(
             [
@@ -102,7 +130,7 @@ def sdk_tests(version: str, cache: Path) -> Path:
                 ":all:",
                 "--dest",
                 str(cache),
-                f"openai-agents=={version}",
+                f"{project}=={version}",
             ],
             check=True,
         )
@@ -111,30 +139,19 @@ def sdk_tests(version: str, cache: Path) -> Path:
     return unpacked
 
 
-def run_suite(root: Path, target: str, extra: list[str]) -> Counter[str]:
-    """Run the suites for one class; count outcomes, naming the applicable failures."""
+def run_suite(
+    root: Path,
+    arguments: list[str],
+    not_applicable: dict[str, str],
+    env: dict[str, str] | None = None,
+) -> Counter[str]:
+    """Run one set of suites; count outcomes, naming the applicable failures."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        env = {**os.environ, "ROA_PEER_CLASS": target, "PYTHONPATH": str(ROOT / "scripts")}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "peer_shim",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "--tb=line",
-                f"--junitxml={report}",
-                *SUITES,
-                *extra,
-            ],
-            cwd=root,
-            env=env,
-            check=False,
-        )
+        child = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT / "scripts")}
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+        command += ["--tb=line", f"--junitxml={report}", *arguments]
+        subprocess.run(command, cwd=root, env=child, check=False)
         tree = ElementTree.parse(report)
     counts: Counter[str] = Counter()
     for case in tree.iter("testcase"):
@@ -146,7 +163,7 @@ def run_suite(root: Path, target: str, extra: list[str]) -> Counter[str]:
             elif child.tag == "skipped":
                 outcome = "skipped"
         if outcome == "failed":
-            outcome = "not applicable" if name in NOT_APPLICABLE else "failed"
+            outcome = "not applicable" if name in not_applicable else "failed"
             if outcome == "failed":
                 print(f"  FAILED {case.get('classname')}::{case.get('name')}")
         counts[outcome] += 1
@@ -158,23 +175,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sdk-version", default=importlib.metadata.version("openai-agents"))
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "peer-suites")
     parser.add_argument("--classes", nargs="+", default=["AgentSession", "JSONSession"])
+    parser.add_argument("--v01-version", default="0.1.0", help="redis-openai-agents to compare")
     parser.add_argument("pytest_args", nargs="*", help="after `--`: passed on to pytest")
     args = parser.parse_args(argv)
     if not os.environ.get("REDIS_URL"):
         parser.error("set REDIS_URL, or run through `make peer-tests`")
-    root = sdk_tests(args.sdk_version, args.cache)
-    failed = 0
-    summary = []
+    root = sdist("openai-agents", args.sdk_version, args.cache)
+    runs: list[tuple[str, Counter[str]]] = []
     for target in args.classes:
-        counts = run_suite(root, target, args.pytest_args)
-        failed += counts["failed"]
-        summary.append(
-            f"{target}: {counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['not applicable']} not applicable, {counts['skipped']} skipped "
-            f"(openai-agents {args.sdk_version} session suites)"
+        counts = run_suite(
+            root,
+            ["-p", "peer_shim", *SUITES, *args.pytest_args],
+            NOT_APPLICABLE,
+            {"ROA_PEER_CLASS": target},
         )
-    print("\n".join(summary))
-    return 1 if failed else 0
+        runs.append((f"{target}, openai-agents {args.sdk_version} session suites", counts))
+    legacy = sdist("redis-openai-agents", args.v01_version, args.cache)
+    counts = run_suite(
+        legacy,
+        [
+            "-p",
+            "peer_shim_v01",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            "tests",
+            "-o",
+            "asyncio_mode=auto",
+            "--run-api-tests",
+            *V01_SUITES,
+            *args.pytest_args,
+        ],
+        V01_NOT_APPLICABLE,
+    )
+    runs.append((f"redis-openai-agents {args.v01_version} session tests", counts))
+    for title, counts in runs:
+        print(
+            f"{title}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['not applicable']} not applicable, {counts['skipped']} skipped"
+        )
+    return 1 if any(counts["failed"] for _, counts in runs) else 0
 
 
 if __name__ == "__main__":
