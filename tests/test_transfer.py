@@ -71,7 +71,9 @@ async def test_sqlite_import_is_lossless_idempotent_and_keeps_session_ids(
     assert_identical_json(await stored(redis_url, prefix, user_id, "support-1"), CATALOGUE)
     assert_identical_json(await stored(redis_url, prefix, user_id, "support-2"), CATALOGUE[:3])
     # The SDK id opens the imported conversation: switching is a one-line change.
-    loaded = await AgentSession.aload("support-1", user_id, redis_url=redis_url, prefix=prefix)
+    loaded = await AgentSession.aload(
+        conversation_id="support-1", user_id=user_id, redis_url=redis_url, prefix=prefix
+    )
     assert await loaded.amessage_count() == len(CATALOGUE)
     await loaded.aclose()
 
@@ -155,18 +157,22 @@ async def test_v0_1_message_history_import_keeps_order_and_text(
         assert await stored(redis_url, prefix, user_id, tag) == [
             {"role": role, "content": content} for role, content in messages
         ]
-    infos = await AgentSession.alist_sessions(user_id, redis_url=redis_url, prefix=prefix)
+    infos = await AgentSession.alist_sessions(user_id=user_id, redis_url=redis_url, prefix=prefix)
     assert {i.title for i in infos} == {"Hi, I am Ann", "Only one"}
 
 
 async def test_jsonl_export_then_import_round_trips_every_item_type(
     tmp_path: Path, redis_url: str, prefix: str, user_id: str
 ) -> None:
-    source = AgentSession.create(user_id, redis_url, prefix=prefix, conversation_id="c1")
+    source = AgentSession.create(
+        user_id=user_id, redis_url=redis_url, prefix=prefix, conversation_id="c1"
+    )
     await source.add_items(CATALOGUE)
     await source.astore_exchange("second", "conversation", agent_name="triage")
     await source.aclose()
-    AgentSession.create(user_id, redis_url, prefix=prefix, conversation_id="empty").close()
+    AgentSession.create(
+        user_id=user_id, redis_url=redis_url, prefix=prefix, conversation_id="empty"
+    ).close()
 
     path = tmp_path / "export.jsonl"
     assert await transfer.aexport_user(user_id, path, redis_url=redis_url, prefix=prefix) == 2
@@ -181,7 +187,9 @@ async def test_jsonl_export_then_import_round_trips_every_item_type(
     expected = [*CATALOGUE, {"role": "user", "content": "second"}]
     expected.append({"role": "assistant", "content": "conversation"})
     assert_identical_json(await stored(redis_url, prefix, newcomer, "c1"), expected)
-    loaded = await AgentSession.aload("c1", newcomer, redis_url=redis_url, prefix=prefix)
+    loaded = await AgentSession.aload(
+        conversation_id="c1", user_id=newcomer, redis_url=redis_url, prefix=prefix
+    )
     assert loaded.current_agent == "triage"
     await loaded.aclose()
     assert await stored(redis_url, prefix, newcomer, "empty") == []

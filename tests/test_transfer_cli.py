@@ -78,7 +78,9 @@ def test_import_export_erase_from_the_shell(
     copy = f"{user_id}-copy"
     assert main(["import", "jsonl", str(export), "--user", copy, "--no-progress", *target]) == 0
     assert "3 created" in capsys.readouterr().out
-    loaded = AgentSession.load("s1", copy, redis_url, prefix=prefix)
+    loaded = AgentSession.load(
+        conversation_id="s1", user_id=copy, redis_url=redis_url, prefix=prefix
+    )
     assert loaded.to_agent_inputs() == [
         {"role": "user", "content": "question 1"},
         {"role": "assistant", "content": "ok"},
@@ -87,11 +89,11 @@ def test_import_export_erase_from_the_shell(
 
     assert main(["erase", "--user", user_id, *target]) == 1
     assert "pass --yes" in capsys.readouterr().out
-    assert len(AgentSession.list_sessions(user_id, redis_url, prefix=prefix)) == 3
+    assert len(AgentSession.list_sessions(user_id=user_id, redis_url=redis_url, prefix=prefix)) == 3
     assert main(["erase", "--user", user_id, "--yes", *target]) == 0
     assert "erased 3 conversations, 6 items, 0 JSON sessions" in capsys.readouterr().out
-    assert AgentSession.list_sessions(user_id, redis_url, prefix=prefix) == []
-    assert len(AgentSession.list_sessions(copy, redis_url, prefix=prefix)) == 3
+    assert AgentSession.list_sessions(user_id=user_id, redis_url=redis_url, prefix=prefix) == []
+    assert len(AgentSession.list_sessions(user_id=copy, redis_url=redis_url, prefix=prefix)) == 3
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,9 @@ async def test_erasing_a_user_with_1000_conversations(
     assert (erased.conversations, erased.items) == (1000, 2000)
     assert (erased.json_sessions, erased.other_keys) == (3, 1)
     assert keys_of(r, prefix, user_id) == set()
-    assert await AgentSession.alist_sessions(user_id, redis_url=redis_url, prefix=prefix) == []
+    assert (
+        await AgentSession.alist_sessions(user_id=user_id, redis_url=redis_url, prefix=prefix) == []
+    )
     assert snapshot(r, set(untouched)) == untouched
     for owner, expected in ((user_id, 0), (neighbour, 3)):
         escaped = re.sub(r"([^A-Za-z0-9_])", r"\\\1", owner)
@@ -84,7 +86,7 @@ async def test_erasing_a_user_with_1000_conversations(
 
     again = erase_user(user_id, redis_url=redis_url, prefix=prefix)
     assert (again.conversations, again.items, again.json_sessions, again.other_keys) == (0,) * 4
-    infos = await AgentSession.alist_sessions(neighbour, redis_url=redis_url, prefix=prefix)
+    infos = await AgentSession.alist_sessions(user_id=neighbour, redis_url=redis_url, prefix=prefix)
     assert len(infos) == 3
 
 

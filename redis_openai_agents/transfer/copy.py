@@ -174,7 +174,9 @@ async def aread_user(
     }
     ids: list[str] = []
     while True:
-        page = await AgentSession.alist_sessions(user_id, limit=_PAGE, offset=len(ids), **options)
+        page = await AgentSession.alist_sessions(
+            user_id=user_id, limit=_PAGE, offset=len(ids), **options
+        )
         ids += [info.conversation_id for info in page]
         if len(page) < _PAGE:
             break
