@@ -26,6 +26,20 @@ def clients_named(r: redis.Redis, name: str) -> int:
 KINDS = [AgentSession, JSONSession]
 
 
+def readable(r: redis.Redis, key: str) -> str:
+    """Everything Redis holds under `key`, as text."""
+    kind = r.type(key)
+    if kind == "hash":
+        return str(r.hgetall(key))
+    if kind == "list":
+        return str(r.lrange(key, 0, -1))
+    if kind == "zset":
+        return str(r.zrange(key, 0, -1))
+    if kind == "ReJSON-RL":
+        return str(r.execute_command("JSON.GET", key))
+    return str(r.get(key)) if kind == "string" else ""
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_await_close_works_as_with_the_sdk_redis_session(
     kind: type[RedisBackedSession], redis_url: str, prefix: str, r: redis.Redis
@@ -98,3 +112,38 @@ async def test_ping_reports_whether_the_server_answers(
 ) -> None:
     assert await make(kind, redis_url, prefix).ping() is True
     assert await make(kind, "redis://127.0.0.1:1", prefix).ping() is False
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_sdk_encrypted_session_wraps_both_classes(
+    kind: type[RedisBackedSession], redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    from agents import Agent, RunConfig, Runner
+    from agents.extensions.memory import EncryptedSession
+
+    from redis_openai_agents.offline import OfflineModelProvider
+
+    store = make(kind, redis_url, prefix)
+    session = EncryptedSession(
+        session_id=store.session_id,
+        underlying_session=store,
+        encryption_key="correct horse battery staple, but longer and random",
+        ttl=3600,
+    )
+    secret = {"role": "user", "content": "My card ends in 4242.", "n": 1}
+    await session.add_items([secret])
+    run = RunConfig(model_provider=OfflineModelProvider(), tracing_disabled=True)
+    await Runner.run(
+        Agent(name="bank"), "What does my card end in?", session=session, run_config=run
+    )
+    items = await session.get_items()
+    assert items[0] == secret and len(items) == 3
+    assert await session.pop_item() == items[-1]
+    # Redis holds only ciphertext: neither the items nor their readable copies leak it.
+    stored = [readable(r, key) for key in r.scan_iter(f"{prefix}:*")]
+    assert any("payload" in value for value in stored)
+    assert not any("4242" in value for value in stored)
+    assert len(await store.get_items()) == 2
+    await session.clear_session()
+    assert await store.get_items() == []
+    await store.aclose()

@@ -116,3 +116,18 @@ def test_wrong_files_and_urls_give_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
+
+
+def test_every_command_line_in_the_docs_parses() -> None:
+    import re
+    import shlex
+
+    from redis_openai_agents.__main__ import _parser
+
+    root = Path(__file__).resolve().parent.parent
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (root / "docs").rglob("*.md"))
+    text = text.replace("\\\n", " ")
+    commands = re.findall(r"^\s*python -m redis_openai_agents (?!\.)(.+)$", text, re.M)
+    assert len(commands) >= 6
+    for command in commands:
+        _parser().parse_args(shlex.split(command))
