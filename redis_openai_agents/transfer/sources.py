@@ -1,7 +1,7 @@
 """Readers for the stores users arrive from: the SDK's SQLite and Redis sessions, 0.1.0.
 
 Each reader only reads: it opens SQLite files read-only and sends Redis nothing but
-SCAN, TYPE, LRANGE, HGETALL and FT.INFO, so a source can be imported from while the old
+SCAN, LRANGE, FT.INFO and a script of HMGETs, so a source can be imported from while the old
 application still runs, and imported again later to bring over what it wrote meanwhile.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from .. import scripts
 from ..connection import RedisClient, RedisConnection
 from ..errors import TransferSourceError
 from .conversation import Conversation
@@ -23,6 +24,8 @@ from .conversation import Conversation
 _SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GLOB_SPECIALS = re.compile(r"([*?\[\]\\])")
 _SCAN_COUNT = 1000
+_BATCH = 500
+_HISTORY_FIELDS = ("session_tag", "role", "content", "timestamp", "entry_id", "tool_call_id")
 
 
 def _glob_escape(text: str) -> str:
@@ -182,15 +185,15 @@ async def read_message_history(
                         match=pattern, count=_SCAN_COUNT, _type="hash"
                     )
                 ]
-                for start in range(0, len(keys), _SCAN_COUNT):
-                    pipe = client.pipeline(transaction=False)
-                    for key in keys[start : start + _SCAN_COUNT]:
-                        pipe.hgetall(key)
-                    for raw in await pipe.execute():
-                        fields = {_text(k): _text(v) for k, v in raw.items()}
-                        if "session_tag" not in fields or "role" not in fields:
+                for start in range(0, len(keys), _BATCH):
+                    rows = await scripts.HISTORY_READ(
+                        client, keys[start : start + _BATCH], list(_HISTORY_FIELDS)
+                    )
+                    for values in json.loads(rows):
+                        fields = dict(zip(_HISTORY_FIELDS, values, strict=True))
+                        if not fields["session_tag"] or not fields["role"]:
                             continue
-                        order = (float(fields.get("timestamp") or 0), fields.get("entry_id", ""))
+                        order = (float(fields["timestamp"] or 0), fields["entry_id"])
                         grouped.setdefault(fields["session_tag"], []).append((*order, fields))
         for conversation_id in sorted(grouped):
             items = []
