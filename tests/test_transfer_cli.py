@@ -131,3 +131,28 @@ def test_every_command_line_in_the_docs_parses() -> None:
     assert len(commands) >= 6
     for command in commands:
         _parser().parse_args(shlex.split(command))
+
+
+def test_export_to_stdout_and_import_from_stdin(
+    redis_url: str,
+    prefix: str,
+    user_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    target = ["--redis-url", redis_url, "--prefix", prefix, "--no-progress"]
+    session = AgentSession("piped", user_id=user_id, redis_url=redis_url, prefix=prefix)
+    session.add_message("user", "through a pipe")
+    session.close()
+    assert main(["export", "--user", user_id, *target]) == 0
+    exported = capsys.readouterr().out
+    assert json.loads(exported)["items"] == [{"role": "user", "content": "through a pipe"}]
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(exported))
+    assert main(["import", "jsonl", "-", "--user", f"{user_id}-2", *target]) == 0
+    assert "1 created" in capsys.readouterr().out
+    copied = AgentSession("piped", user_id=f"{user_id}-2", redis_url=redis_url, prefix=prefix)
+    assert copied.to_agent_inputs() == [{"role": "user", "content": "through a pipe"}]
+    copied.close()
