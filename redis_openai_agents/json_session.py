@@ -75,8 +75,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
     """Async key-value storage for nested session data, and an Agents SDK session too.
 
     The whole session is one RedisJSON document: your values under `data`, the SDK's
-    conversation items under `items`, so neither can overwrite the other. It has no user
-    and is not listed by `AgentSession.list_sessions`. Calls raise
+    conversation items under `items`, so neither can overwrite the other. With `user_id=`
+    it belongs to that user (listed by `JSONSession.list_sessions`, never by
+    `AgentSession.list_sessions`); without, to nobody. Calls raise
     [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
     without the JSON data type.
 
@@ -252,9 +253,8 @@ class JSONSession(JSONConversation, RedisBackedSession):
             TypeError: `key` is given and is not a string (`None` included).
         """
         if key is _Whole.DOCUMENT:
-            existed = await self.exists()
-            await self.clear()
-            return existed
+            async with self._connection.errors():
+                return bool(await shielded(self._client().unlink(self.key)))
         return bool(await self._write("del", _path(_validate_key(key))))
 
     async def clear(self) -> None:
