@@ -43,7 +43,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench redis clean distclean
+.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench peer-tests redis clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -63,7 +63,7 @@ $(STAMP): pyproject.toml
 	  $(BOOTSTRAP_PYTHON) -m venv $(VENV); \
 	fi
 	$(PIP) install --quiet --progress-bar off --upgrade 'pip>=25.1'
-	$(PIP) install --quiet --progress-bar off -e '.[embedded]' --group test --group lint --group docs --group bench
+	$(PIP) install --quiet --progress-bar off -e '.[embedded,cli]' --group test --group lint --group docs --group bench
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 \
 	  --display-name 'Python 3 (redis-openai-agents)' > /dev/null
 	@touch $@
@@ -111,6 +111,9 @@ docs-serve: $(STAMP) ## Serve the documentation on http://127.0.0.1:8000 with li
 
 bench: $(STAMP) ## Benchmarks against Redis: benchmarks/results.md and benchmarks/latency.png
 	$(RUN) $(PYTHON) -m benchmarks $(BENCH_ARGS)
+
+peer-tests: $(STAMP) ## The Agents SDK's own session test suites, run against both session types
+	$(RUN) $(PYTHON) scripts/peer_suites.py
 
 redis: $(STAMP) ## Embedded Redis 8 in the foreground (PORT=6379 fixes the port, SERVER=stack)
 	$(PYTHON) -m redis_openai_agents.embedded serve $(SERVER_ARG) $(if $(PORT),--port $(PORT))

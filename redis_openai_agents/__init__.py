@@ -3,15 +3,18 @@
 from ._base import TTL
 from .agent_session import AgentSession
 from .connection import DEFAULT_REDIS_URL, RedisClient
+from .erase import ErasedUser, aerase_user, erase_user
 from .errors import (
     InvalidIdentifierError,
     InvalidItemError,
     InvalidTTLError,
+    JSONSessionNotFoundError,
     RedisCommandError,
     RedisModuleMissingError,
     RedisOpenAIAgentsError,
     RedisUnavailableError,
     SessionNotFoundError,
+    TransferSourceError,
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
@@ -22,10 +25,12 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "TTL",
     "AgentSession",
+    "ErasedUser",
     "InvalidIdentifierError",
     "InvalidItemError",
     "InvalidTTLError",
     "JSONSession",
+    "JSONSessionNotFoundError",
     "RedisClient",
     "RedisCommandError",
     "RedisModuleMissingError",
@@ -33,6 +38,9 @@ __all__ = [
     "RedisUnavailableError",
     "SessionInfo",
     "SessionNotFoundError",
+    "TransferSourceError",
+    "aerase_user",
+    "erase_user",
 ]
 
 __version__ = "0.2.0"

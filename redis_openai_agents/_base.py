@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from agents.memory import SessionSettings
-from agents.memory.session_settings import resolve_session_limit
+from agents.memory.session_settings import coerce_session_settings, resolve_session_limit
 
 from ._bridge import run_sync
 from .connection import RedisClient, RedisConnection
-from .errors import InvalidTTLError
+from .errors import InvalidTTLError, RedisUnavailableError
 from .keys import DEFAULT_PREFIX, validate_prefix
 
 T = TypeVar("T")
@@ -50,10 +51,51 @@ def validate_limit(limit: object) -> int | None:
     return limit
 
 
+def settings_of(value: object) -> SessionSettings:
+    """The SDK backends' rule: None is `SessionSettings()`, a dict is read as one.
+
+    Unknown fields and other types raise `TypeError` here, at construction, rather than at
+    the first read.
+    """
+    if value is None:
+        return SessionSettings()
+    return coerce_session_settings(value)  # type: ignore[arg-type]
+
+
+class Closing:
+    """What `close()` returns: the close, done or under way, which may be awaited.
+
+    Called from synchronous code, `close()` has finished when it returns and awaiting the
+    result (nothing will) does nothing. Called while an event loop runs in this thread, it
+    has started the close as a task of that loop: `await session.close()` (the SDK's
+    `RedisSession` form) waits for it, and without `await` it completes as soon as the
+    loop gets control.
+    """
+
+    __slots__ = ("_task",)
+
+    def __init__(self, task: asyncio.Future[None] | None) -> None:
+        self._task = task
+
+    def done(self) -> bool:
+        """Whether the close has finished."""
+        return self._task is None or self._task.done()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if self._task is not None:
+            yield from self._task.__await__()
+
+    def __repr__(self) -> str:
+        return f"<session close: {'done' if self.done() else 'pending'}>"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing in Jupyter, where `session.close()` often ends a cell."""
+
+
 class RedisBackedSession:
     """Connection handling shared by AgentSession and JSONSession."""
 
-    session_settings: SessionSettings | None
+    session_settings: SessionSettings
     """The SDK's session settings; its `limit` applies when `get_items` gets none."""
 
     def __init__(
@@ -63,12 +105,12 @@ class RedisBackedSession:
         redis_client: RedisClient | None,
         ttl: TTL | None,
         prefix: str,
-        session_settings: SessionSettings | None,
+        session_settings: SessionSettings | dict[str, Any] | None,
     ) -> None:
         self._ttl_ms = validate_ttl(ttl)
         self.prefix = validate_prefix(prefix if prefix is not None else DEFAULT_PREFIX)
         """First part of every key this session writes."""
-        self.session_settings = session_settings
+        self.session_settings = settings_of(session_settings)
         self._connection = RedisConnection(redis_url, redis_client)
 
     @property
@@ -104,9 +146,36 @@ class RedisBackedSession:
         """
         await self._connection.aclose()
 
-    def close(self) -> None:
-        """Blocking version of `aclose`; a `with` block calls it on exit."""
-        self._sync(self.aclose())
+    def close(self) -> Closing:
+        """Release this session's connections; works with and without `await`.
+
+        In synchronous code (a script, a `with` block) it blocks until done, as
+        [`aclose`][redis_openai_agents.AgentSession.aclose] would. In async code
+        `await session.close()` works as with the SDK's `RedisSession`; there the close
+        runs as a task of the running loop, so a `close()` without `await` finishes as
+        soon as the loop gets control.
+
+        Returns:
+            The close, already done in synchronous code; awaiting it waits for it.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._sync(self.aclose())
+            return Closing(None)
+        return Closing(asyncio.ensure_future(self.aclose()))
+
+    async def ping(self) -> bool:
+        """Whether the server answers, as the SDK's `RedisSession.ping()` reports it.
+
+        Returns:
+            True when Redis replied to `PING`; False when it could not be reached.
+        """
+        try:
+            async with self._connection.errors():
+                return bool(await self._client().ping())
+        except RedisUnavailableError:
+            return False
 
     async def __aenter__(self: Self) -> Self:
         return self
@@ -128,4 +197,4 @@ class RedisBackedSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self._sync(self.aclose())

@@ -88,7 +88,7 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
     ) -> None:
         """Name a conversation; nothing is sent to Redis until the first call.
 
@@ -564,6 +564,21 @@ class AgentSession(RedisBackedSession):
     def current_agent(self) -> str | None:
         """The agent that last answered in this conversation, as of the last read or write."""
         return self._current_agent
+
+    async def atrack_agent(self, agent_name: str) -> None:
+        """Record the agent now answering, without adding an item.
+
+        It becomes [`current_agent`][redis_openai_agents.AgentSession.current_agent], the
+        listing's `last_agent`, and joins `agents_used` once; a write, so the expiry slides.
+        """
+        await self._append([], agent=validate_id(agent_name, "agent_name"))
+
+    def track_agent(self, agent_name: str) -> None:
+        """Blocking version of [`atrack_agent`][redis_openai_agents.AgentSession.atrack_agent].
+
+        Works inside a running event loop (a Jupyter cell) too.
+        """
+        self._sync(self.atrack_agent(agent_name))
 
     async def aget_metadata(self) -> dict[str, Any]:
         """The conversation's metadata; empty counts and times when it holds nothing yet.

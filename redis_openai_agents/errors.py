@@ -22,6 +22,18 @@ class SessionNotFoundError(RedisOpenAIAgentsError, LookupError):
         """The user it was asked for."""
 
 
+class JSONSessionNotFoundError(SessionNotFoundError, ValueError):
+    """`JSONSession.load` found no such session (for that owner).
+
+    Also a `ValueError`, as redis-openai-agents 0.1.0 raised one.
+    """
+
+    def __init__(self, session_id: str, user_id: str | None) -> None:
+        super().__init__(session_id, user_id or "")
+        owner = "" if user_id is None else f" of user {user_id!r}"
+        self.args = (f"JSON session {session_id!r}{owner} not found",)
+
+
 class InvalidIdentifierError(RedisOpenAIAgentsError, ValueError):
     """A user, conversation or session id that cannot name a conversation."""
 
@@ -75,3 +87,11 @@ class RedisCommandError(RedisOpenAIAgentsError, RuntimeError):
         super().__init__(f"Redis at {url} refused the command: {reason}")
         self.url = url
         self.reason = reason
+
+
+class TransferSourceError(RedisOpenAIAgentsError, ValueError):
+    """Data to import or export that cannot be read as what it was said to be.
+
+    A missing file, a file that is not an SDK `SQLiteSession` database, a JSON Lines line
+    that is not an exported conversation: nothing was written for the source it names.
+    """

@@ -7,6 +7,7 @@ document if needed, applies the change and slides the expiry, all at once.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,8 +20,16 @@ from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
-from .errors import InvalidItemError
-from .keys import DEFAULT_PREFIX, json_session_key, validate_id
+from .errors import InvalidItemError, JSONSessionNotFoundError
+from .json_conversation import JSONConversation, list_owned
+from .keys import DEFAULT_PREFIX, json_session_key, owned_json_session_key, validate_id
+
+
+class _Whole(enum.Enum):
+    """`delete()` without a key: the whole document."""
+
+    DOCUMENT = "the whole document"
+
 
 _ESCAPES = {"%": "%25", '"': "%22", "\\": "%5C"}
 _JSON_CAPABILITY = "JSON data type (RedisJSON module, JSON.* commands)"
@@ -62,12 +71,13 @@ def _encode_value(value: Any) -> str:
         raise TypeError(f"value cannot be stored as JSON: {exc}") from None
 
 
-class JSONSession(RedisBackedSession):
+class JSONSession(JSONConversation, RedisBackedSession):
     """Async key-value storage for nested session data, and an Agents SDK session too.
 
     The whole session is one RedisJSON document: your values under `data`, the SDK's
-    conversation items under `items`, so neither can overwrite the other. It has no user
-    and is not listed by `AgentSession.list_sessions`. Calls raise
+    conversation items under `items`, so neither can overwrite the other. With `user_id=`
+    it belongs to that user (listed by `JSONSession.list_sessions`, never by
+    `AgentSession.list_sessions`); without, to nobody. Calls raise
     [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
     without the JSON data type.
 
@@ -89,7 +99,8 @@ class JSONSession(RedisBackedSession):
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        user_id: str | None = None,
     ) -> None:
         """Name a session; nothing is sent to Redis until the first call.
 
@@ -106,6 +117,10 @@ class JSONSession(RedisBackedSession):
                 one Redis. Must not contain `{` or `}`.
             session_settings: The SDK's `SessionSettings`; its `limit` applies when
                 [`get_items`][redis_openai_agents.JSONSession.get_items] gets none.
+            user_id: The session's owner. Sessions of an owner are scoped to them (the
+                same id under two users names two sessions), are listed by
+                [`list_sessions`][redis_openai_agents.JSONSession.list_sessions] and
+                erased with the user's conversations; None for a session of nobody's.
 
         Raises:
             InvalidIdentifierError: The id or the prefix is not allowed.
@@ -122,11 +137,65 @@ class JSONSession(RedisBackedSession):
             prefix=prefix,
             session_settings=session_settings,
         )
-        self.key = json_session_key(self.prefix, self.session_id)
+        self.user_id = None if user_id is None else validate_id(user_id, "user_id")
+        """The session's owner, or None."""
+        self.key = (
+            json_session_key(self.prefix, self.session_id)
+            if self.user_id is None
+            else owned_json_session_key(self.prefix, self.user_id, self.session_id)
+        )
         """The Redis key of the document, for inspecting it with `JSON.GET`."""
+        self._current_agent: str | None = None
 
     def __repr__(self) -> str:
         return f"JSONSession(session_id={self.session_id!r}, redis_url={self.redis_url!r})"
+
+    @classmethod
+    async def load(
+        cls, session_id: str, redis_url: str | None = None, **options: Any
+    ) -> JSONSession:
+        """Open an existing session, with `current_agent` read from it.
+
+        Args:
+            session_id: The session to open.
+            redis_url: The server, as for the constructor.
+            **options: `user_id=` (needed for a session that has an owner), `ttl=`,
+                `redis_client=`, `prefix=`, `session_settings=`, as for the constructor.
+
+        Raises:
+            JSONSessionNotFoundError: No such session (for that owner): never written,
+                expired or deleted. A `SessionNotFoundError` and a `ValueError`.
+        """
+        session = cls(session_id, redis_url, **options)
+        try:
+            meta = await session.get_metadata()
+        except BaseException:
+            await session.aclose()
+            raise
+        if not meta:
+            await session.aclose()
+            raise JSONSessionNotFoundError(session_id, session.user_id)
+        return session
+
+    @classmethod
+    async def list_sessions(
+        cls, user_id: str, redis_url: str | None = None, **options: Any
+    ) -> list[str]:
+        """The ids of the JSON sessions owned by `user_id`, sorted.
+
+        Reads the key space once with SCAN (in steps, never blocking the server), so its
+        cost grows with the database; keep ids you need often in your own records.
+
+        Args:
+            user_id: Whose sessions to list.
+            redis_url: The server, as for the constructor.
+            **options: `redis_client=`, `prefix=`, as for the constructor.
+        """
+        probe = cls("_", redis_url, user_id=user_id, **options)
+        try:
+            return await list_owned(user_id, probe.prefix, probe._connection)
+        finally:
+            await probe.aclose()
 
     async def _write(self, op: str, *operands: Any) -> Any:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
@@ -174,12 +243,18 @@ class JSONSession(RedisBackedSession):
         found = await self._get("$.data")
         return {unquote(k): exact.restore(v) for k, v in found[0].items()} if found else {}
 
-    async def delete(self, key: str) -> bool:
-        """Remove one key; the rest of the document stays.
+    async def delete(self, key: str | _Whole = _Whole.DOCUMENT) -> bool:
+        """Remove one key, the rest of the document staying; or, without a key, all of it.
 
         Returns:
-            True when the key existed.
+            True when the key (or the document) existed.
+
+        Raises:
+            TypeError: `key` is given and is not a string (`None` included).
         """
+        if key is _Whole.DOCUMENT:
+            async with self._connection.errors():
+                return bool(await shielded(self._client().unlink(self.key)))
         return bool(await self._write("del", _path(_validate_key(key))))
 
     async def clear(self) -> None:

@@ -122,3 +122,13 @@ def message_index_prefix(prefix: str) -> str:
 
 def json_session_key(prefix: str, session_id: str) -> str:
     return f"{prefix}:json:{hash_tag(session_id)}"
+
+
+def owned_json_prefix(prefix: str, user_id: str) -> str:
+    """Keys of a user's JSON sessions start with this; the user's hash tag comes first."""
+    return f"{prefix}:json:{hash_tag(user_id)}:"
+
+
+def owned_json_session_key(prefix: str, user_id: str, session_id: str) -> str:
+    """A JSON session with an owner lives in its user's slot, beside their conversations."""
+    return owned_json_prefix(prefix, user_id) + session_id
