@@ -23,7 +23,7 @@ BENCH_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
-SANITIZE := $(wildcard notebooks/sanitize.cfg)
+SANITIZE := $(wildcard tests/guide/nbval-sanitize.cfg)
 BROWSER_DIR := scripts/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
 BROWSER_DEPS := $(if $(filter 1,$(SKIP_BROWSER_TESTS)),,$(BROWSER_STAMP))
