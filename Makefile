@@ -79,7 +79,13 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 test: lint $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
 	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
 
-guide: $(STAMP) ## Run the guide (scripts/run_guide.py) against Redis
+# On a first run the install takes minutes: PIP_VERBOSE=1 cancels the recipe's --quiet, so
+# pip names each package as it goes instead of staying silent.
+guide: ## Run the guide's notebooks against Redis: headings, code and outputs (scripts/run_guide.py)
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+	  echo "guide: installing the package and its tools into $(VENV) first (about 3 minutes)"; \
+	  PIP_VERBOSE=1 $(MAKE) $(STAMP); \
+	fi
 	$(RUN) $(PYTHON) scripts/run_guide.py
 
 notebooks: $(STAMP) ## Re-execute the notebooks in place
