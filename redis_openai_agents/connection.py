@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import inspect
 import os
 import threading
@@ -18,8 +17,8 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
+from ._diagnose import checked_url, credentials_hint, unavailable_reason
 from .errors import (
-    InvalidRedisURLError,
     RedisAuthenticationError,
     RedisCommandError,
     RedisModuleMissingError,
@@ -39,38 +38,14 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredi
 _url_users: dict[str, int] = {}
 
 
-URL_SCHEMES = ("redis", "rediss", "unix")
-"""What redis-py connects to: plain TCP, TLS, and a Unix socket."""
-
-NO_REDIS_HINT = (
-    "Nothing is listening there. Start a Redis 8: `docker compose up -d` or `make redis` in a "
-    "clone of the redis-openai-agents repository, or `pip install 'redis-openai-agents[embedded]'` "
-    "and `python -m redis_openai_agents.embedded serve`; or set REDIS_URL to your server."
-)
-
-
 def resolve_url(redis_url: str | None) -> str:
     """An explicit URL wins, then `$REDIS_URL`, then a local Redis on the default port."""
     if redis_url is None:
         env = os.environ.get("REDIS_URL")
-        return _checked_url(env, "$REDIS_URL") if env else DEFAULT_REDIS_URL
+        return checked_url(env, "$REDIS_URL", mask_url(env)) if env else DEFAULT_REDIS_URL
     if not isinstance(redis_url, str) or not redis_url:
         raise ValueError("redis_url must be a non-empty string such as 'redis://localhost:6379'")
-    return _checked_url(redis_url, "redis_url")
-
-
-def _checked_url(url: str, source: str) -> str:
-    """Refuse what redis-py would turn into a bare ValueError (`http://...`, `host:port`)."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme in URL_SCHEMES:
-        return url
-    accepted = ", ".join(f"{name}://" for name in URL_SCHEMES)
-    shown = mask_url(url) if scheme else url.rsplit("@", 1)[-1]
-    suggestion = url.rsplit("@", 1)[-1].split("://")[-1]
-    raise InvalidRedisURLError(
-        f"{source} {shown!r} is not a Redis URL: it must start with one of {accepted} "
-        f"(for example 'redis://{suggestion}')"
-    )
+    return checked_url(redis_url, "redis_url", mask_url(redis_url))
 
 
 def mask_url(url: str) -> str:
@@ -248,11 +223,11 @@ class RedisConnection:
         try:
             yield
         except redis_errors.AuthenticationError:
-            raise RedisAuthenticationError(self.display_url, self._credentials_hint()) from None
+            kwargs = self._external.connection_pool.connection_kwargs if self._external else {}
+            hint = credentials_hint(self._url, bool(kwargs.get("password")))
+            raise RedisAuthenticationError(self.display_url, hint) from None
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-            if self._url is not None and _is_loopback(self._url) and _refused(exc):
-                reason = f"{reason} {NO_REDIS_HINT}"
+            reason = unavailable_reason(self._url, exc)
             raise RedisUnavailableError(self.display_url, reason) from None
         except redis_errors.ResponseError as exc:
             missing = _missing_capability(str(exc), capability)
@@ -261,44 +236,6 @@ class RedisConnection:
             raise RedisCommandError(self.display_url, str(exc)) from exc
         except redis_errors.RedisError as exc:
             raise RedisCommandError(self.display_url, str(exc) or type(exc).__name__) from exc
-
-    def _credentials_hint(self) -> str:
-        if self._url is not None:
-            has_password = urlsplit(self._url).password is not None
-        else:
-            assert self._external is not None
-            has_password = bool(self._external.connection_pool.connection_kwargs.get("password"))
-        if has_password:
-            return "The server refused the user name or password."
-        if self._url is None:
-            return "The server needs a password: create the client with password= (and username=)."
-        return (
-            "The server needs a password: put it in the URL, "
-            "redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379 for an ACL user)."
-        )
-
-
-def _is_loopback(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    return host in ("localhost", "127.0.0.1", "::1")
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether a connection failure was a refusal: a reachable host with no server on the port."""
-    # redis-py words it "Error 111 connecting to host:port." and may drop the OSError.
-    if f"Error {errno.ECONNREFUSED} connecting" in str(exc):
-        return True
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, ConnectionRefusedError):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:
