@@ -3,9 +3,10 @@
 IDEs and the API reference show a method's parameters from its signature, so `create`,
 `load`, `list_sessions` and `list_conversations` (and their `a` twins) name every option
 instead of hiding them in `**options`. The sync and async twins have the same signature, and
-every keyword option of the constructor is accepted where it makes sense: a new constructor
-option fails these tests until the classmethods pass it on too. Each option is checked to
-take effect, against a real Redis.
+every keyword option of the constructor is accepted by the methods that return sessions
+(`create`, `load`, `list_conversations`): a new constructor option fails these tests until
+they pass it on too. `list_sessions` returns `SessionInfo` and takes only where to read
+(`redis_client`, `prefix`). Each option is checked to take effect, against a real Redis.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from agents.memory import SessionSettings
 from redis_openai_agents import AgentSession
 
 TWINS = ("create", "load", "list_sessions", "list_conversations")
-# The constructor's options that a listing of SessionInfo has no use for.
-NOT_FOR_LISTING = {"ttl", "session_settings"}
+# A listing of SessionInfo only needs to know where to read.
+LISTING_OPTIONS = {"redis_client", "prefix"}
 
 
 def keyword_options(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -56,11 +57,9 @@ def test_sync_and_async_twins_have_one_signature(name: str) -> None:
 def test_every_constructor_option_is_accepted(name: str) -> None:
     method = getattr(AgentSession, name)
     params = inspect.signature(method).parameters
-    wanted = constructor_options()
-    if name == "list_sessions":
-        wanted -= NOT_FOR_LISTING
+    wanted = LISTING_OPTIONS if name == "list_sessions" else constructor_options()
     if name == "create":
-        wanted.add("conversation_id")
+        wanted = wanted | {"conversation_id"}
     missing = wanted - set(params)
     assert not missing, f"AgentSession.{name} does not take {sorted(missing)}"
     for option, parameter in keyword_options(AgentSession.__init__).items():
