@@ -27,7 +27,7 @@ BENCH_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
-SANITIZE := $(wildcard notebooks/sanitize.cfg)
+SANITIZE := $(wildcard tests/guide/nbval-sanitize.cfg)
 BROWSER_DIR := scripts/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
 BROWSER_DEPS := $(if $(filter 1,$(SKIP_BROWSER_TESTS)),,$(BROWSER_STAMP))
@@ -94,7 +94,13 @@ test-lib: $(STAMP) ## The library's tests and the notebooks only, e.g. `make tes
 	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(TOOLING_TESTS)) \
 	  $(NBVAL_ARGS) $(PYTEST_ARGS)
 
-guide: $(STAMP) ## Run the guide (scripts/run_guide.py) against Redis
+# On a first run the install takes minutes: PIP_VERBOSE=1 cancels the recipe's --quiet, so
+# pip names each package as it goes instead of staying silent.
+guide: ## Run the guide's notebooks against Redis: headings, code and outputs (scripts/run_guide.py)
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+	  echo "guide: installing the package and its tools into $(VENV) first (about 3 minutes)"; \
+	  PIP_VERBOSE=1 $(MAKE) $(STAMP); \
+	fi
 	$(RUN) $(PYTHON) scripts/run_guide.py
 
 notebooks: $(STAMP) ## Re-execute the notebooks in place

@@ -150,6 +150,9 @@ class AgentSession(RedisBackedSession):
         )
 
     # Opening, loading, listing
+    #
+    # The classmethods below take the constructor's keyword options by name, so that IDEs
+    # and the reference show them; each passes them on unchanged.
 
     @classmethod
     async def acreate(
@@ -157,7 +160,11 @@ class AgentSession(RedisBackedSession):
         user_id: str,
         redis_url: str | None = None,
         ttl: TTL | None = None,
-        **options: Any,
+        *,
+        conversation_id: str | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
     ) -> AgentSession:
         """Start a conversation and record it in the user's list straight away.
 
@@ -165,18 +172,25 @@ class AgentSession(RedisBackedSession):
             user_id: The conversation's owner.
             redis_url: The server, as for the constructor.
             ttl: Sliding expiry in seconds or as a `timedelta`; None for none.
-            **options: `conversation_id=` (default: a random UUID hex; an existing
-                conversation of that id is continued, not replaced), `redis_client=`,
-                `prefix=`, `session_settings=`, as for the constructor.
+            conversation_id: The new conversation's id; by default a random UUID hex. An
+                existing conversation of that id is continued, not replaced.
+            redis_client: A redis-py client to use instead of a URL, as for the constructor.
+            prefix: The key prefix, as for the constructor.
+            session_settings: The SDK's `SessionSettings`, as for the constructor.
 
         Returns:
             The session, already listed by
                 [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
         """
-        conversation_id = options.pop("conversation_id", None)
-        if conversation_id is None:
-            conversation_id = uuid.uuid4().hex
-        session = cls(conversation_id, user_id=user_id, redis_url=redis_url, ttl=ttl, **options)
+        session = cls(
+            uuid.uuid4().hex if conversation_id is None else conversation_id,
+            user_id=user_id,
+            redis_url=redis_url,
+            ttl=ttl,
+            redis_client=redis_client,
+            prefix=prefix,
+            session_settings=session_settings,
+        )
         try:
             await session._append([])
         except BaseException:
@@ -190,14 +204,28 @@ class AgentSession(RedisBackedSession):
         user_id: str,
         redis_url: str | None = None,
         ttl: TTL | None = None,
-        **options: Any,
+        *,
+        conversation_id: str | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
     ) -> AgentSession:
         """Blocking version of [`acreate`][redis_openai_agents.AgentSession.acreate].
 
         Same arguments, result and errors; works inside a running event loop
         (a Jupyter cell) too.
         """
-        return cls._sync(cls.acreate(user_id, redis_url=redis_url, ttl=ttl, **options))
+        return cls._sync(
+            cls.acreate(
+                user_id,
+                redis_url,
+                ttl,
+                conversation_id=conversation_id,
+                redis_client=redis_client,
+                prefix=prefix,
+                session_settings=session_settings,
+            )
+        )
 
     @classmethod
     async def aload(
@@ -205,7 +233,11 @@ class AgentSession(RedisBackedSession):
         conversation_id: str,
         user_id: str,
         redis_url: str | None = None,
-        **options: Any,
+        *,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
     ) -> AgentSession:
         """Open an existing conversation of this user.
 
@@ -217,8 +249,10 @@ class AgentSession(RedisBackedSession):
             conversation_id: The conversation to open.
             user_id: Its owner.
             redis_url: The server, as for the constructor.
-            **options: `ttl=`, `redis_client=`, `prefix=`, `session_settings=`, as for the
-                constructor.
+            ttl: A new sliding expiry from the next write on; None keeps the stored one.
+            redis_client: A redis-py client to use instead of a URL, as for the constructor.
+            prefix: The key prefix the conversation was created with.
+            session_settings: The SDK's `SessionSettings`, as for the constructor.
 
         Returns:
             The session, with [`current_agent`][redis_openai_agents.AgentSession.current_agent]
@@ -228,7 +262,15 @@ class AgentSession(RedisBackedSession):
             SessionNotFoundError: The conversation never existed, expired, or belongs to
                 another user; the three cases are indistinguishable on purpose.
         """
-        session = cls(conversation_id, user_id=user_id, redis_url=redis_url, **options)
+        session = cls(
+            conversation_id,
+            user_id=user_id,
+            redis_url=redis_url,
+            ttl=ttl,
+            redis_client=redis_client,
+            prefix=prefix,
+            session_settings=session_settings,
+        )
         try:
             async with session._connection.errors():
                 agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
@@ -247,14 +289,28 @@ class AgentSession(RedisBackedSession):
         conversation_id: str,
         user_id: str,
         redis_url: str | None = None,
-        **options: Any,
+        *,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
     ) -> AgentSession:
         """Blocking version of [`aload`][redis_openai_agents.AgentSession.aload].
 
         Same arguments, result and errors; works inside a running event loop
         (a Jupyter cell) too.
         """
-        return cls._sync(cls.aload(conversation_id, user_id, redis_url=redis_url, **options))
+        return cls._sync(
+            cls.aload(
+                conversation_id,
+                user_id,
+                redis_url,
+                ttl=ttl,
+                redis_client=redis_client,
+                prefix=prefix,
+                session_settings=session_settings,
+            )
+        )
 
     @classmethod
     async def alist_sessions(
@@ -263,7 +319,9 @@ class AgentSession(RedisBackedSession):
         redis_url: str | None = None,
         limit: int = 50,
         offset: int = 0,
-        **options: Any,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
     ) -> list[SessionInfo]:
         """One page of the user's conversations, most recently updated first.
 
@@ -276,7 +334,8 @@ class AgentSession(RedisBackedSession):
             redis_url: The server, as for the constructor.
             limit: Page size; 0 returns an empty list.
             offset: How many of the most recently updated conversations to skip.
-            **options: `redis_client=`, `prefix=`, as for the constructor.
+            redis_client: A redis-py client to use instead of a URL, as for the constructor.
+            prefix: The key prefix the conversations were created with.
 
         Returns:
             One [`SessionInfo`][redis_openai_agents.SessionInfo] per conversation, the
@@ -287,7 +346,9 @@ class AgentSession(RedisBackedSession):
         """
         page = validate_limit(limit)
         start = validate_limit(offset)
-        probe = cls("_", user_id=user_id, redis_url=redis_url, **options)
+        probe = cls(
+            "_", user_id=user_id, redis_url=redis_url, redis_client=redis_client, prefix=prefix
+        )
         try:
             if not page:
                 return []
@@ -313,7 +374,9 @@ class AgentSession(RedisBackedSession):
         redis_url: str | None = None,
         limit: int = 50,
         offset: int = 0,
-        **options: Any,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
     ) -> list[SessionInfo]:
         """Blocking version of [`alist_sessions`][redis_openai_agents.AgentSession.alist_sessions].
 
@@ -321,17 +384,23 @@ class AgentSession(RedisBackedSession):
         (a Jupyter cell) too.
         """
         return cls._sync(
-            cls.alist_sessions(user_id, redis_url=redis_url, limit=limit, offset=offset, **options)
+            cls.alist_sessions(
+                user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
+            )
         )
 
     @classmethod
-    def list_conversations(
+    async def alist_conversations(
         cls,
         user_id: str,
         redis_url: str | None = None,
         limit: int = 50,
         offset: int = 0,
-        **options: Any,
+        *,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
     ) -> list[AgentSession]:
         """One page of the user's conversations as sessions, most recently updated first.
 
@@ -341,19 +410,60 @@ class AgentSession(RedisBackedSession):
             limit: Page size, as for
                 [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
             offset: How many of the most recently updated conversations to skip.
-            **options: Constructor options (`ttl=`, `redis_client=`, `prefix=`,
-                `session_settings=`) for the returned sessions.
+            ttl: The ttl the returned sessions write with; None keeps each stored one.
+            redis_client: A redis-py client to use instead of a URL, as for the constructor.
+            prefix: The key prefix the conversations were created with.
+            session_settings: The SDK's `SessionSettings` for the returned sessions.
 
         Returns:
             Sessions ready to use, without another round trip each.
         """
-        infos = cls.list_sessions(
-            user_id, redis_url=redis_url, limit=limit, offset=offset, **options
+        infos = await cls.alist_sessions(
+            user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
         )
         return [
-            cls(info.conversation_id, user_id=user_id, redis_url=redis_url, **options)
+            cls(
+                info.conversation_id,
+                user_id=user_id,
+                redis_url=redis_url,
+                ttl=ttl,
+                redis_client=redis_client,
+                prefix=prefix,
+                session_settings=session_settings,
+            )
             for info in infos
         ]
+
+    @classmethod
+    def list_conversations(
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | None = None,
+    ) -> list[AgentSession]:
+        """Blocking version of `alist_conversations`.
+
+        Same arguments, result and errors; works inside a running event loop
+        (a Jupyter cell) too.
+        """
+        return cls._sync(
+            cls.alist_conversations(
+                user_id,
+                redis_url,
+                limit,
+                offset,
+                ttl=ttl,
+                redis_client=redis_client,
+                prefix=prefix,
+                session_settings=session_settings,
+            )
+        )
 
     # The Agents SDK session protocol
 

@@ -17,7 +17,13 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
-from .errors import RedisCommandError, RedisModuleMissingError, RedisUnavailableError
+from ._diagnose import checked_url, credentials_hint, unavailable_reason
+from .errors import (
+    RedisAuthenticationError,
+    RedisCommandError,
+    RedisModuleMissingError,
+    RedisUnavailableError,
+)
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
@@ -35,10 +41,11 @@ _url_users: dict[str, int] = {}
 def resolve_url(redis_url: str | None) -> str:
     """An explicit URL wins, then `$REDIS_URL`, then a local Redis on the default port."""
     if redis_url is None:
-        return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+        env = os.environ.get("REDIS_URL")
+        return checked_url(env, "$REDIS_URL", mask_url(env)) if env else DEFAULT_REDIS_URL
     if not isinstance(redis_url, str) or not redis_url:
         raise ValueError("redis_url must be a non-empty string such as 'redis://localhost:6379'")
-    return redis_url
+    return checked_url(redis_url, "redis_url", mask_url(redis_url))
 
 
 def mask_url(url: str) -> str:
@@ -215,11 +222,13 @@ class RedisConnection:
         """
         try:
             yield
-        except redis_errors.AuthenticationError as exc:
-            reason = f"authentication failed ({exc})"
-            raise RedisUnavailableError(self.display_url, reason) from None
+        except redis_errors.AuthenticationError:
+            kwargs = self._external.connection_pool.connection_kwargs if self._external else {}
+            hint = credentials_hint(self._url, bool(kwargs.get("password")))
+            raise RedisAuthenticationError(self.display_url, hint) from None
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-            raise RedisUnavailableError(self.display_url, str(exc) or type(exc).__name__) from None
+            reason = unavailable_reason(self._url, exc)
+            raise RedisUnavailableError(self.display_url, reason) from None
         except redis_errors.ResponseError as exc:
             missing = _missing_capability(str(exc), capability)
             if missing is not None:

@@ -46,15 +46,35 @@ class InvalidItemError(RedisOpenAIAgentsError, TypeError):
     """An item that cannot be stored losslessly as JSON; nothing was written."""
 
 
+class InvalidRedisURLError(RedisOpenAIAgentsError, ValueError):
+    """A `redis_url` (or `$REDIS_URL`) that does not name a Redis server.
+
+    Raised when the session is created, before anything is sent, with the accepted schemes
+    in the message.
+    """
+
+
 class RedisUnavailableError(RedisOpenAIAgentsError, ConnectionError):
     """Redis could not be reached or refused the connection."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"Cannot reach Redis at {url}: {reason}")
+        super().__init__(self._message(url, reason))
         self.url = url
         """The server's URL, with any password masked."""
         self.reason = reason
-        """What redis-py reported."""
+        """What went wrong, in redis-py's words or ours."""
+
+    @staticmethod
+    def _message(url: str, reason: str) -> str:
+        return f"Cannot reach Redis at {url}: {reason}"
+
+
+class RedisAuthenticationError(RedisUnavailableError):
+    """The server was reached but refused the credentials: none given, or wrong ones."""
+
+    @staticmethod
+    def _message(url: str, reason: str) -> str:
+        return f"Redis at {url}: authentication failed. {reason}"
 
 
 class RedisModuleMissingError(RedisOpenAIAgentsError, RuntimeError):

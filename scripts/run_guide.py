@@ -1,16 +1,18 @@
 """Run the session-management guide: every notebook in notebooks/, top to bottom, against Redis.
 
-    python scripts/run_guide.py                # run all, print what each cell shows
+    python scripts/run_guide.py                # run all: headings, code and what each cell shows
     python scripts/run_guide.py 02             # only the notebooks whose name starts with 02
+    python scripts/run_guide.py --no-code      # headings and outputs only
     python scripts/run_guide.py --write        # also save the outputs into the notebooks
 
 Redis is `$REDIS_URL`, or the guide's default `redis://localhost:6379` when it is unset;
 `make guide` and `make notebooks` run this script through
 `python -m redis_openai_agents.embedded run --`, which starts an embedded Redis Stack when
 `REDIS_URL` is unset. Each notebook gets a fresh IPython kernel of this interpreter, with
-notebooks/ as its working directory. The script prints every notebook's name, the visible output
-of its cells (rich outputs summarised in one line), PASS or FAIL, and a final summary line; it
-exits with status 1 when a cell fails.
+notebooks/ as its working directory. The script prints every notebook's name and title, its
+section headings, each code cell as `In [n]:` and what it shows as `Out[n]:` (rich outputs
+summarised in one line), PASS or FAIL, a summary line and where to go next; it exits with
+status 1 when a cell fails.
 
 `--write` (`make notebooks`) saves the executed notebooks in place, with clean metadata (no
 execution timestamps, a fixed kernel name), so their committed outputs are what a run against
@@ -51,6 +53,12 @@ KERNELSPEC = {
     "name": KERNEL_NAME,
 }
 MAX_LINES_PER_CELL = 40
+HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*#*\s*$")
+NEXT_STEPS = (
+    "make lab           the same notebooks in JupyterLab, with Redis",
+    "make docs-serve    the documentation site on http://127.0.0.1:8000",
+    "python examples/session_management.py   the guide as a plain asyncio program",
+)
 TRACEBACK_LINES = 25
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TEXT_MIME = "text/plain"
@@ -74,16 +82,13 @@ class CurrentEnvKernelManager(AsyncKernelManager):
 
 
 def redis_problem(url: str) -> str | None:
-    """Why Redis at `url` can't run the guide, or None when it answers."""
-    import redis
+    """Why Redis at `url` can't run the guide, in the library's words, or None when it answers."""
+    from redis_openai_agents import AgentSession, RedisOpenAIAgentsError
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     try:
-        client.ping()
-    except redis.RedisError as exc:
-        return f"cannot reach Redis at {mask_url(url)}: {exc}"
-    finally:
-        client.close()
+        AgentSession.list_sessions(user_id="user_123", redis_url=url, limit=1)
+    except RedisOpenAIAgentsError as exc:
+        return str(exc)
     return None
 
 
@@ -108,6 +113,26 @@ def output_lines(output: dict[str, Any]) -> list[str]:
     return [f"[{kind} output]"]
 
 
+def _labelled(label: str, lines: list[str]) -> list[str]:
+    pad = " " * (len(label) + 1)
+    return [f"{label} {lines[0]}", *(f"{pad}{line}" for line in lines[1:])]
+
+
+def headings(cell: Any) -> list[str]:
+    """The markdown headings of a cell, as written (`## Loading a Session`)."""
+    found = []
+    for line in "".join(cell.get("source", "")).splitlines():
+        match = HEADING.match(line)
+        if match:
+            found.append(f"{match.group(1)} {match.group(2).replace('`', '')}")
+    return found
+
+
+def code_report(cell: Any, number: int) -> list[str]:
+    lines = "".join(cell.get("source", "")).rstrip("\n").split("\n")
+    return _labelled(f"In [{number}]:", lines)
+
+
 def cell_report(cell: Any) -> list[str]:
     lines = [line for output in cell.get("outputs", []) for line in output_lines(output)]
     if not lines:
@@ -115,9 +140,7 @@ def cell_report(cell: Any) -> list[str]:
     if len(lines) > MAX_LINES_PER_CELL:
         hidden = len(lines) - MAX_LINES_PER_CELL
         lines = [*lines[:MAX_LINES_PER_CELL], f"... ({hidden} more lines)"]
-    marker = f"[{cell.get('execution_count') or ' '}]"
-    pad = " " * (len(marker) + 1)
-    return [f"{marker} {lines[0]}", *(f"{pad}{line}" for line in lines[1:])]
+    return _labelled(f"Out[{cell.get('execution_count') or ' '}]:", lines)
 
 
 def coalesce_streams(outputs: list[Any]) -> list[Any]:
@@ -152,7 +175,7 @@ def clean_for_commit(nb: Any) -> None:
 
 
 def run_notebook(
-    path: Path, timeout: int, write: bool, echo: Callable[[str], None]
+    path: Path, timeout: int, write: bool, echo: Callable[[str], None], show_code: bool = True
 ) -> tuple[int, str | None]:
     """Execute one notebook in a fresh kernel: its number of code cells, and why it failed."""
     nb = nbformat.read(path, as_version=4)
@@ -160,8 +183,14 @@ def run_notebook(
     running = {"ordinal": 0}
 
     def on_cell_start(cell: Any, **_: Any) -> None:
-        if cell.cell_type == "code":
+        if cell.cell_type == "markdown":
+            for heading in headings(cell):
+                echo(f"\n{heading}")
+        elif cell.cell_type == "code":
             running["ordinal"] += 1
+            if show_code:
+                for line in code_report(cell, running["ordinal"]):
+                    echo(line)
 
     def on_cell_executed(cell: Any, **_: Any) -> None:
         for line in cell_report(cell):
@@ -207,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="names or name prefixes (default: all)")
     parser.add_argument("--write", action="store_true", help="save outputs into the notebooks")
+    parser.add_argument("--no-code", action="store_true", help="print headings and outputs only")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     args = parser.parse_args(argv)
 
@@ -225,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = redis_problem(url)
     if problem:
         print(f"error: {problem}")
-        print("Start Redis (see the notebooks' prerequisites) or run `make guide`.")
+        print("`make guide` without REDIS_URL starts an embedded Redis for the guide.")
         return 2
     # Debugger noise an IPython kernel prints on some Python builds.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -243,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         print(f"\n== {path.name} ==", flush=True)
         began = time.monotonic()
-        cells, failure = run_notebook(path, args.timeout, args.write, echo)
+        cells, failure = run_notebook(path, args.timeout, args.write, echo, not args.no_code)
         total_cells += cells
         seconds = time.monotonic() - began
         if failure:
@@ -258,7 +288,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nguide: {len(paths)} notebook{plural}, {total_cells} cells, {outcome} in {elapsed:.1f} s"
     )
+    if not failed and not args.write:
+        print("\nWhere to go next:")
+        for step in next_steps():
+            print(f"  {step}")
     return 1 if failed else 0
+
+
+def next_steps() -> list[str]:
+    """The follow-ups a reader has after the guide, the hosted docs when they have an address."""
+    steps = list(NEXT_STEPS)
+    config = ROOT / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    match = re.search(r"^site_url:\s*(\S+)", text, re.MULTILINE)
+    if match:
+        steps.append(f"{match.group(1)}   the hosted documentation")
+    return steps
 
 
 if __name__ == "__main__":

@@ -95,6 +95,9 @@ def test_site_builds_strict(site: Path) -> None:
         "concepts/index.html",
         "comparison/index.html",
         "api/index.html",
+        "api/agent-session/index.html",
+        "api/json-session/index.html",
+        "api/errors/index.html",
         "benchmarks/index.html",
     ):
         assert (site / page).is_file(), f"{page} missing from the built site"
@@ -198,19 +201,54 @@ def _public_names() -> list[str]:
     return sorted(set(names))
 
 
+API_PAGES = ("", "agent-session/", "json-session/", "session-info/", "errors/", "helpers/")
+
+
 def test_every_public_name_is_documented(site: Path, search_index: list[dict[str, str]]) -> None:
-    html = (site / "api" / "index.html").read_text(encoding="utf-8")
-    ids = set(re.findall(r'\bid="([^"]+)"', html))
-    locations = {doc["location"] for doc in search_index}
+    ids: set[str] = set()
+    for page in API_PAGES:
+        html = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+        ids |= set(re.findall(r'\bid="([^"]+)"', html))
+    locations = {
+        doc["location"].split("#", 1)[-1] for doc in search_index if "api/" in doc["location"]
+    }
     missing_ids = [name for name in _public_names() if name not in ids]
     assert not missing_ids, (
-        "public names without an entry on the API page (docs/api.md lists the members of "
-        f"AgentSession and JSONSession explicitly): {missing_ids}"
+        "public names without an entry in the API reference (docs/api/*.md list the members "
+        f"of AgentSession and JSONSession explicitly): {missing_ids}"
     )
     top_level = [f"redis_openai_agents.{name}" for name in redis_openai_agents.__all__]
-    missing_search = [name for name in top_level if f"api/#{name}" not in locations]
+    missing_search = [name for name in top_level if name not in locations]
     assert not missing_search, f"names the search cannot find: {missing_search}"
-    assert "api/#redis_openai_agents.AgentSession.list_sessions" in locations
+    by_location = {doc["location"] for doc in search_index}
+    assert "api/agent-session/#redis_openai_agents.AgentSession.list_sessions" in by_location
+
+
+def test_the_reference_is_one_page_per_class(site: Path) -> None:
+    """Each class on its own page; options named in signatures; no implementation details."""
+    for cls, page in (("AgentSession", "agent-session"), ("JSONSession", "json-session")):
+        html = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+        assert f'id="redis_openai_agents.{cls}"' in html
+        other = "JSONSession" if cls == "AgentSession" else "AgentSession"
+        assert f'id="redis_openai_agents.{other}"' not in html, f"{other} documented on {page}"
+    text = ""
+    for page in API_PAGES:
+        html = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+        text += re.sub(r"<[^>]+>", "", html)
+    assert "**options" not in text, "a documented signature hides its options in **options"
+    assert "validate_prefix" not in text and "validate_id" not in text, (
+        "implementation details (attribute values) in the reference"
+    )
+
+
+def test_search_index_has_no_notebook_chrome(search_index: list[dict[str, str]]) -> None:
+    """Cell prompts and the copy button's notice are not text a reader searches for."""
+    for doc in search_index:
+        if "notebooks/" not in doc["location"]:
+            continue
+        text = doc.get("text", "") + doc.get("title", "")
+        assert not re.search(r"In \[\d*\]:|Out\[\d*\]:", text), (doc["location"], text[:200])
+        assert "Copied!" not in text, (doc["location"], text[:200])
 
 
 # ---- the Python samples ------------------------------------------------------------------
@@ -603,3 +641,15 @@ def test_docs_toolchain_is_pinned() -> None:
             assert installed(name) == pinned, f"{name} {installed(name)} installed, {pinned} pinned"
         except PackageNotFoundError:
             pytest.fail(f"{name} is pinned in requirements-docs.txt but not installed")
+
+
+def test_mermaid_is_served_with_the_site() -> None:
+    """The Mermaid the site loads is the file beside it, the version scripts/browser pins."""
+    pinned = json.loads((ROOT / "scripts" / "browser" / "package.json").read_text())
+    version = pinned["dependencies"]["mermaid"]
+    script = DOCS / "assets" / "javascripts" / f"mermaid-{version}.min.js"
+    assert script.is_file(), f"{script.relative_to(ROOT)} missing: copy it from the npm package"
+    assert f'"{version}"' in script.read_text(encoding="utf-8"), "not that version's build"
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert f"assets/javascripts/mermaid-{version}.min.js" in config, "not in extra_javascript"
+    assert "unpkg.com" not in config

@@ -5,16 +5,24 @@ The site is built (`mkdocs build --strict`, or the folder in `$DOCS_SITE_DIR`), 
 `scripts/browser/check.mjs`, which asserts that
 
 - every page reachable from the home page loads without JavaScript errors, and no page has
-  a broken internal link, anchor or image, an empty or dangling table-of-contents entry, or
-  two copy buttons on one code block;
+  a broken internal link, anchor or image, an empty or dangling table-of-contents entry,
+  two copy buttons on one code block, a code block whose code is cut off or covered by its
+  copy button (measured word by word, notebook cells included), or an emoji that needs an
+  emoji font to be seen;
+- nothing the pages show comes from another server: every script and style (Mermaid too)
+  is served by the site itself;
 - the home page renders (title, code blocks with copy buttons, navigation tabs, the
   light/dark toggle, the edit-on-repository button) and turns dark in a dark-preferring
   browser;
 - every notebook page shows its cells and their outputs, has a download button and no
   cell-tag badges;
-- the API page has an entry for every public name;
+- the API reference is one page per class, with an entry for every public name; `create`,
+  `load`, `list_sessions` and `list_conversations` (and their async twins) show their
+  options and a Parameters section, and no signature hides them in `**options`;
+- the home page's output block shows whole output, not a lone "…" for its first line;
 - the Mermaid diagram on the concepts page renders;
-- Material's client-side search finds the API entry of `list_sessions`.
+- Material's client-side search finds the API entry of `list_sessions`, and its results for
+  notebook text carry no "In [n]:" prompts or "Copied!" notices.
 
 Screenshots (light and dark home, notebook, API and concepts pages, search) are written to
 `$DOCS_SCREENSHOTS` (default: a temporary folder, printed in the test output).
@@ -186,6 +194,11 @@ def test_site_in_headless_chromium(
     assert report["home"]["copyButtons"] >= report["home"]["codeBlocks"] > 0
     assert report["search"]["apiHit"], report["search"]
     assert report["api"]["missing"] == []
+    assert len(report["api"]["heights"]) == 6, report["api"]
+    assert report["codeBlocksChecked"] > 50, report["codeBlocksChecked"]
+    assert report["notebookSearch"]["notebookHits"] > 0, report["notebookSearch"]
+    assert report["home"]["outputFirstLines"], report["home"]
+    assert not any("unpkg" in url or "mermaid" in url for url in report["externalRequestsBlocked"])
     assert report["mermaid"]["height"] > 100
     assert len(report["notebooks"]) == len(NOTEBOOKS)
     for path, info in report["notebooks"].items():
@@ -199,6 +212,11 @@ def test_site_in_headless_chromium(
         "concepts/",
         "comparison/",
         "api/",
+        "api/agent-session/",
+        "api/json-session/",
+        "api/session-info/",
+        "api/errors/",
+        "api/helpers/",
         "benchmarks/",
     ):
         assert served_site + expected in pages, (

@@ -7,11 +7,16 @@ output with the committed one. These checks cover what nbval can't see:
   error, a traceback, a warning on stderr, a machine path, an object address or a secret;
 - no IPython magics or shell escapes (`%...`, `!...`): nbval lets a broken magic pass;
 - nbval markers are cell tags, not `# NBVAL_*` comments that would show in the published page;
-- the notebooks still mirror the guide (`notebooks/session-management-guide.txt`, the guide's
-  text as published, whose code lost its indentation): each of its code lines appears in a
-  notebook code cell, its shell commands in a markdown code block, its headings in order;
+- the notebooks still mirror the guide (`tests/guide/session-management-guide.txt`, the
+  guide's text as published, whose code lost its indentation): each of its code lines appears
+  in a notebook code cell, its shell commands in a markdown code block, its headings in order;
+  the guide's parts come first, one notebook each, titled after the part, and the notebooks
+  after them say that they go beyond the guide;
 - each notebook sets itself up (REDIS_URL from the environment, the offline model before any
-  agent runs) and ends by cleaning up and checking that nothing it wrote is left in Redis.
+  agent runs), meets the reader with the guide's setup code rather than with helpers, and ends
+  by cleaning up and checking that nothing it wrote is left in Redis;
+- notebooks/ holds only notebooks (it is what JupyterLab's file browser shows), and the
+  library never imports the notebooks' inspection helper.
 """
 
 from __future__ import annotations
@@ -27,13 +32,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-GUIDE = NOTEBOOK_DIR / "session-management-guide.txt"
-SANITIZE = NOTEBOOK_DIR / "sanitize.cfg"
+GUIDE = ROOT / "tests" / "guide" / "session-management-guide.txt"
+SANITIZE = ROOT / "tests" / "guide" / "nbval-sanitize.cfg"
+PACKAGE = ROOT / "redis_openai_agents"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9]*.ipynb"))
 
 REDIS_URL_LINE = 'REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379")'
 OFFLINE_CALL = "use_offline_model_if_no_api_key()"
 CLEANUP_DONE = "Nothing left in Redis from this notebook."
+CLEANUP_CHECK = "check_nothing_left("
+HELPERS = "notebook_helpers"
+# The guide's parts in its order; notebook N is titled "Part N: <part>".
+GUIDE_PARTS = ("AgentSession", "JSONSession", "Best Practices")
+BEYOND = "beyond the guide"
 ALLOWED_TAGS = {"nbval-ignore-output", "nbval-skip", "raises-exception", "nbval-raises-exception"}
 KERNELSPEC = {
     "display_name": "Python 3 (redis-openai-agents)",
@@ -215,7 +226,7 @@ def test_ends_by_cleaning_up(path: Path) -> None:
     after = [cell for cell in cells[headings[-1] :] if cell["cell_type"] == "code"]
     assert any(".clear()" in source(cell) for cell in after), "the Cleanup section clears nothing"
     last = code_cells(notebook)[-1]
-    assert "scan_iter" in source(last), "the last cell must check with SCAN that nothing is left"
+    assert CLEANUP_CHECK in source(last), f"the last cell must call {CLEANUP_CHECK}...)"
     printed = "".join(output_text(output) for output in last.get("outputs", []))
     assert CLEANUP_DONE in printed, f"the last cell's output must say {CLEANUP_DONE!r}"
 
@@ -260,16 +271,68 @@ def test_every_guide_shell_command_is_in_a_markdown_code_block() -> None:
     assert not missing, f"shell commands not shown in a ```bash block: {missing}"
 
 
+def title(notebook: dict[str, Any]) -> str:
+    first = source(notebook["cells"][0])
+    match = re.match(r"^# (.+)$", first, re.M)
+    assert match, "a notebook's first cell starts with its # title"
+    return match.group(1).strip()
+
+
 def test_guide_headings_appear_in_order() -> None:
+    """The guide's sections in its order; its own title names the guide in notebook 01."""
     headings = [
         heading.casefold() for path in NOTEBOOKS for heading in markdown_headings(load(path))
     ]
+    guide_title, *sections = guide_lines("heading")
+    assert guide_title in source(load(NOTEBOOKS[0])["cells"][0])
     position = 0
-    for wanted in guide_lines("heading"):
+    for wanted in sections:
         try:
             position = headings.index(wanted.casefold(), position) + 1
         except ValueError:
             pytest.fail(f"guide heading {wanted!r} missing or out of order in the notebooks")
+
+
+def test_the_guides_parts_come_first_titled_after_their_part() -> None:
+    titles = [title(load(path)) for path in NOTEBOOKS]
+    wanted = [f"Part {number}: {part}" for number, part in enumerate(GUIDE_PARTS, start=1)]
+    assert titles[: len(GUIDE_PARTS)] == wanted, titles
+    headings = guide_lines("heading")
+    assert all(part in headings for part in GUIDE_PARTS)
+
+
+@notebook_params
+def test_notebooks_after_the_guide_say_they_go_beyond_it(path: Path) -> None:
+    notebook = load(path)
+    if title(notebook).startswith("Part "):
+        return
+    assert BEYOND in source(notebook["cells"][0]).casefold(), "say it goes beyond the guide"
+
+
+@notebook_params
+def test_the_guides_setup_comes_first(path: Path) -> None:
+    """A reader meets the guide's code before any helper: the first cell is the guide's setup."""
+    first = source(code_cells(load(path))[0])
+    assert first.startswith("import os\n"), first
+    assert REDIS_URL_LINE in first
+    for cell in code_cells(load(path)):
+        assert "def show_keys" not in source(cell) and "def ttl_words" not in source(cell)
+
+
+def test_notebooks_folder_holds_only_notebooks() -> None:
+    others = [
+        path.name
+        for path in NOTEBOOK_DIR.iterdir()
+        if not path.name.startswith(".") and path.suffix != ".ipynb"
+    ]
+    assert not others, f"JupyterLab would show these beside the notebooks: {others}"
+
+
+def test_the_library_never_imports_the_notebook_helpers() -> None:
+    for module in PACKAGE.rglob("*.py"):
+        if module.stem == HELPERS:
+            continue
+        assert HELPERS not in module.read_text(encoding="utf-8"), module.name
 
 
 def test_sanitize_file_is_valid() -> None:

@@ -2,8 +2,10 @@
 
 The package exposes most operations twice: `aload` (async) and `load` (sync), and so on.
 Where only one of the pair has a docstring, the other one is documented from it, with a
-line saying which twin it is, so no entry of the API reference is left empty.
-Docstrings written in the package always win: this only fills gaps.
+line saying which twin it is, so no entry of the API reference is left empty. A sync twin
+whose docstring only points at its async twin ("Blocking version of ...", which is what an
+IDE shows) is documented in full from the twin too: its arguments, result and errors.
+Any other docstring written in the package wins.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ SYNC_NOTE = (
     "so it works in scripts, web handlers and Jupyter cells alike."
 )
 ASYNC_NOTE = "Asynchronous form of [`{twin}`][{path}]."
+POINTER = "Blocking version of "
 
 
 def _doc(obj: griffe.Object | griffe.Alias) -> str:
@@ -45,6 +48,8 @@ class SyncTwinDocstrings(griffe.Extension):
             if not (sync.is_function and asynchronous.is_function):
                 continue
             sync_doc, async_doc = _doc(sync), _doc(asynchronous)
+            if sync_doc.startswith(POINTER):
+                sync_doc = ""
             if name == sync_name and not sync_doc and async_doc:
                 note = SYNC_NOTE.format(twin=async_name, path=asynchronous.path)
                 sync.docstring = griffe.Docstring(

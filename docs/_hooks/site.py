@@ -121,6 +121,20 @@ def _guide_table(page: Page, config: MkDocsConfig) -> str:
     return "\n\n".join(items) + "\n"
 
 
+# Status marks drawn as the theme's own SVG icons: an emoji needs an emoji font, and
+# without one a reader sees an empty box.
+_STATUS_ICONS = {
+    "\u2705": ':material-check-circle:{ .status-pass title="within budget" }',
+    "\u274c": ':material-close-circle:{ .status-fail title="over budget" }',
+}
+
+
+def _without_emoji(text: str) -> str:
+    for emoji, icon in _STATUS_ICONS.items():
+        text = text.replace(emoji, icon)
+    return text
+
+
 def _benchmark_results(config: MkDocsConfig) -> str:
     bench = _root(config) / "benchmarks"
     results = bench / "results.md"
@@ -130,7 +144,7 @@ def _benchmark_results(config: MkDocsConfig) -> str:
         text = results.read_text(encoding="utf-8")
         # results.md usually starts with its own title; this page already has one.
         text = re.sub(r"\A\s*#\s+[^\n]*\n", "", text)
-        parts.append(text)
+        parts.append(_without_emoji(text))
     images = [p for pattern in BENCHMARK_IMAGES for p in sorted(bench.glob(pattern))]
     images = [p for p in images if p.name not in text] if bench.is_dir() else []
     for image in images:
@@ -180,6 +194,19 @@ def _link_notebooks(html_text: str, config: MkDocsConfig) -> str:
     return re.sub(r'(href=)"(?:\./)?([^"/#]+\.ipynb)(#[^"]*)?"', fix, html_text)
 
 
+# Parts of a rendered notebook that are chrome, not content: the `In [n]:` prompts, the copy
+# button with its hidden "Copied!" notice, and the hidden copy of each cell's code that the
+# button copies (the visible code is indexed already).
+_SEARCH_CHROME = re.compile(
+    r'<div class="(jp-InputPrompt|jp-OutputPrompt|zeroclipboard-container|clipboard-copy-txt)\b'
+)
+
+
+def _keep_chrome_out_of_search(html_text: str) -> str:
+    """Mark notebook chrome `data-search-exclude`, which Material's search index skips."""
+    return _SEARCH_CHROME.sub(r'<div data-search-exclude class="\1', html_text)
+
+
 def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Rebuild a notebook page's table of contents from the headings it really has.
 
@@ -190,7 +217,7 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
     """
     if not _is_notebook(page):
         return html_text
-    html_text = _link_notebooks(html_text, config)
+    html_text = _keep_chrome_out_of_search(_link_notebooks(html_text, config))
     depth = config.mdx_configs.get("toc", {}).get("toc_depth", 3)
     tokens: list[dict[str, Any]] = []
     stack: list[dict[str, Any]] = []

@@ -6,15 +6,12 @@
 // The site must already be served at --base (tests/test_docs_browser.py serves site/ with
 // `python -m http.server` on loopback). Prints one JSON report on stdout and exits 1 when a
 // check failed, 2 when the browser could not be started. Requests that leave the loopback
-// server are not sent: Mermaid (which Material loads from unpkg.com) is answered from the
-// `mermaid` npm package pinned beside this script, everything else is aborted and listed.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// server are not sent but aborted and listed: the site must render everything it shows
+// (Mermaid included) from its own files.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
 
 function parseArgs(argv) {
   const args = { expectApi: [], expectNotebook: [], out: null, chromium: '/usr/bin/chromium', base: null };
@@ -39,7 +36,6 @@ const base = new URL(args.base);
 const failures = [];
 const report = { base: args.base, pages: {}, externalRequestsBlocked: [], screenshots: [], failures };
 const fail = (message) => failures.push(message);
-const mermaidJs = join(here, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js');
 
 async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'docs-chromium-'));
@@ -56,9 +52,6 @@ async function launch() {
     const url = new URL(route.request().url());
     if (url.origin === base.origin || url.protocol === 'data:' || url.protocol === 'blob:') {
       return route.continue();
-    }
-    if (url.hostname === 'unpkg.com' && url.pathname.startsWith('/mermaid@11/') && existsSync(mermaidJs)) {
-      return route.fulfill({ status: 200, contentType: 'application/javascript', body: readFileSync(mermaidJs) });
     }
     if (!report.externalRequestsBlocked.includes(url.origin + url.pathname)) {
       report.externalRequestsBlocked.push(url.origin + url.pathname);
@@ -195,6 +188,53 @@ async function copyButtonProblems(page) {
   });
 }
 
+// Code blocks that hide part of their code: text beyond the block's visible box (cut off, or
+// only reachable by scrolling), or under the block's copy button. Measured per word, so
+// whitespace that hangs past a wrapped line does not count.
+async function codeBlockProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const visible = (e) => {
+      const r = e.getBoundingClientRect();
+      const s = getComputedStyle(e);
+      return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && s.opacity !== '0';
+    };
+    const overlaps = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+    const blocks = [...document.querySelectorAll('article pre:not(.mermaid)')].filter(visible);
+    blocks.forEach((pre, index) => {
+      const container = pre.closest('.highlight, .jp-InputArea-editor, .jp-OutputArea-output, .doc-signature') || pre;
+      container.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+      // The box the code is seen through: the nearest element (from the pre out) that clips.
+      let box = container.getBoundingClientRect();
+      for (let el = pre.querySelector('code') || pre; el && el !== container.parentElement; el = el.parentElement) {
+        if (getComputedStyle(el).overflowX !== 'visible') { box = el.getBoundingClientRect(); break; }
+      }
+      const buttons = [...container.querySelectorAll('button.md-clipboard, button[data-md-type="copy"], clipboard-copy')]
+        .filter(visible).map((b) => b.getBoundingClientRect());
+      const label = `code block ${index} ("${pre.textContent.trim().split('\n')[0].slice(0, 50)}")`;
+      let cut = null;
+      let covered = null;
+      const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node && !(cut && covered); node = walker.nextNode()) {
+        if (node.parentElement.closest('button, clipboard-copy, .md-clipboard')) continue;
+        for (const match of node.textContent.matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          for (const rect of range.getClientRects()) {
+            if (rect.width === 0) continue;
+            if (!cut && (rect.right > box.right + 1 || rect.left < box.left - 1)) cut = match[0];
+            if (!covered && buttons.some((b) => overlaps(rect, b))) covered = match[0];
+          }
+        }
+      }
+      if (cut) problems.push(`${label} is cut off at "${cut}"`);
+      if (covered) problems.push(`${label}: the copy button covers "${covered}"`);
+    });
+    return problems;
+  });
+}
+
 async function tocProblems(page) {
   return page.evaluate(() => {
     const problems = [];
@@ -223,6 +263,7 @@ async function main() {
   try {
     const pages = await sitePages(context);
     report.pageCount = pages.length;
+    let codeBlocksChecked = 0;
 
     // Every page: loads, no JavaScript errors, no broken internal link, anchor or image,
     // no empty or dangling table-of-contents entry, no doubled copy buttons.
@@ -234,9 +275,20 @@ async function main() {
       toc.forEach((p) => fail(`${url}: ${p}`));
       const copy = await copyButtonProblems(page);
       copy.forEach((p) => fail(`${url}: ${p}`));
+      const code = await codeBlockProblems(page);
+      code.forEach((p) => fail(`${url}: ${p}`));
+      // Front matter that failed to parse shows up as a heading ("description: ...").
+      const frontMatter = await page.evaluate(() => [...document.querySelectorAll('article h1, article h2, nav.md-nav--secondary a')]
+        .map((e) => e.textContent.trim()).find((t) => /^(description|title|hide):\s/.test(t)));
+      if (frontMatter) fail(`${url}: shows its front matter as text ("${frontMatter.slice(0, 40)}")`);
+      // Characters drawn only by an emoji font: without one they are empty boxes.
+      const emoji = await page.evaluate(() => [...new Set(document.body.innerText.match(/\p{Emoji_Presentation}/gu) || [])]);
+      if (emoji.length) fail(`${url}: shows emoji ${emoji.join(' ')} (needs an emoji font; use an icon)`);
+      codeBlocksChecked += await page.locator('article pre').count();
       report.pages[url] = { title, linksChecked };
       await page.close();
     }
+    report.codeBlocksChecked = codeBlocksChecked;
 
     // Home page.
     {
@@ -256,7 +308,15 @@ async function main() {
       if ((await page.locator('a.md-content__button[href*="/edit/main/docs/index.md"]').count()) !== 1) {
         fail('home page: no edit-on-repository button');
       }
-      report.home = { h1, codeBlocks, copyButtons };
+      // Output blocks (titled "Output") show whole output: no lone ellipsis for a first line.
+      const outputs = await page.$$eval('article .highlight', (blocks) => blocks
+        .filter((b) => /output/i.test(b.querySelector('.filename')?.textContent || ''))
+        .map((b) => (b.querySelector('code') || b).innerText.trim().split('\n')));
+      for (const lines of outputs) {
+        if (/^(…|\.\.\.)$/.test(lines[0].trim())) fail(`home page: an output block starts with a lone "${lines[0].trim()}"`);
+      }
+      if (outputs.length === 0) fail('home page: no output block');
+      report.home = { h1, codeBlocks, copyButtons, outputFirstLines: outputs.map((l) => l[0]) };
       await shot(page, 'home-light');
       await page.close();
       const dark = await visit(context, base.href, { dark: true });
@@ -296,22 +356,41 @@ async function main() {
       }
     }
 
-    // API page: one entry per public name.
+    // API reference: one page per class, together an entry per public name; signatures name
+    // their options (no `**options`), and attribute values (implementation) stay out.
     {
-      const page = await visit(context, new URL('api/', base).href);
-      const missing = [];
-      for (const name of args.expectApi) {
-        const id = name.startsWith('redis_openai_agents.') ? name : `redis_openai_agents.${name}`;
-        if ((await page.locator(`[id="${id}"]`).count()) === 0) missing.push(id);
+      const apiPages = ['api/', 'api/agent-session/', 'api/json-session/', 'api/session-info/', 'api/errors/', 'api/helpers/'];
+      const ids = new Set();
+      const heights = {};
+      for (const path of apiPages) {
+        const page = await visit(context, new URL(path, base).href);
+        (await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id))).forEach((id) => ids.add(id));
+        heights[path] = await page.evaluate(() => document.documentElement.scrollHeight);
+        const text = await page.evaluate(() => document.querySelector('article').innerText);
+        if (text.includes('**options')) fail(`${path}: a signature hides its options in **options`);
+        if (/validate_(prefix|id|ttl)\(/.test(text)) fail(`${path}: shows implementation details (attribute values)`);
+        if (path === 'api/agent-session/') {
+          for (const method of ['create', 'acreate', 'load', 'aload', 'list_sessions', 'alist_sessions', 'list_conversations', 'alist_conversations']) {
+            const entry = page.locator(`[id="redis_openai_agents.AgentSession.${method}"]`).locator('xpath=..');
+            const shown = (await entry.count()) ? await entry.innerText() : '';
+            for (const option of ['redis_client', 'prefix']) {
+              if (!shown.includes(option)) fail(`${path}: ${method} does not show its ${option} parameter`);
+            }
+            if (!/Parameters:/.test(shown)) fail(`${path}: ${method} has no Parameters section`);
+          }
+          await page.locator('[id="redis_openai_agents.AgentSession.list_sessions"]').scrollIntoViewIfNeeded();
+          await page.waitForTimeout(800); // the header's title animation
+          await shot(page, 'api-list-sessions');
+        }
+        if (path === 'api/') await shot(page, 'api-light');
+        await page.close();
       }
-      if (missing.length) fail(`API page: no entry for ${missing.join(', ')}`);
-      report.api = { expected: args.expectApi.length, missing };
-      await shot(page, 'api-light');
-      await page.locator('[id="redis_openai_agents.AgentSession.list_sessions"]').scrollIntoViewIfNeeded();
-      await page.waitForTimeout(800); // the header's title animation
-      await shot(page, 'api-list-sessions');
-      await page.close();
-      const dark = await visit(context, new URL('api/', base).href, { dark: true });
+      const missing = args.expectApi
+        .map((name) => (name.startsWith('redis_openai_agents.') ? name : `redis_openai_agents.${name}`))
+        .filter((id) => !ids.has(id));
+      if (missing.length) fail(`API reference: no entry for ${missing.join(', ')}`);
+      report.api = { expected: args.expectApi.length, missing, heights };
+      const dark = await visit(context, new URL('api/agent-session/', base).href, { dark: true });
       await shot(dark, 'api-dark');
       await dark.close();
     }
@@ -350,12 +429,44 @@ async function main() {
       }
       const apiHit = hits.find((h) => {
         const url = new URL(h, base);
-        return url.pathname.endsWith('/api/') && url.hash === '#redis_openai_agents.AgentSession.list_sessions';
+        return url.pathname.endsWith('/api/agent-session/') && url.hash === '#redis_openai_agents.AgentSession.list_sessions';
       });
       report.search = { query: 'list_sessions', hits: hits.slice(0, 10), apiHit: apiHit ?? null };
       if (!apiHit) fail(`search for list_sessions: no hit on the API entry (hits: ${hits.slice(0, 5).join(', ') || 'none'})`);
       await shot(page, 'search-list_sessions');
       await page.close();
+    }
+
+    // Search over the notebooks: results quote their text and code, not the cell prompts
+    // ("In [10]:") or the copy button's "Copied!" notice.
+    {
+      const page = await visit(context, base.href);
+      await page.click('input.md-search__input');
+      await page.keyboard.type('store_agent_result', { delay: 20 });
+      let results = [];
+      try {
+        await page.waitForSelector('.md-search-result__item', { timeout: 20000 });
+        await page.waitForTimeout(300);
+        results = await page.$$eval('.md-search-result__item a', (as) => as.map((a) => ({
+          href: a.getAttribute('href'), text: a.innerText,
+        })));
+      } catch {
+        /* reported below */
+      }
+      const notebookHits = results.filter((r) => new URL(r.href, base).pathname.includes('/notebooks/'));
+      if (!notebookHits.length) fail('search for store_agent_result: no hit on a notebook page');
+      for (const hit of results) {
+        const noise = hit.text.match(/In \[\d*\]:|Out\[\d*\]:|Copied!/);
+        if (noise) fail(`search result ${hit.href} shows "${noise[0]}"`);
+      }
+      report.notebookSearch = { query: 'store_agent_result', hits: results.length, notebookHits: notebookHits.length };
+      await shot(page, 'search-store_agent_result');
+      await page.close();
+    }
+
+    // Scripts and styles the pages wanted from elsewhere (a CDN): offline readers lack them.
+    for (const blocked of report.externalRequestsBlocked) {
+      if (/\.(m?js|css)$/.test(new URL(blocked).pathname)) fail(`the site loads ${blocked} from another server`);
     }
 
     for (const [url, errors] of pageErrors) errors.forEach((e) => fail(`${url}: ${e}`));
