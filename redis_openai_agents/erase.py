@@ -134,9 +134,20 @@ async def _erase(probe: AgentSession, conversation_ids: list[str]) -> list[int]:
     return [int(n) for n in counts]
 
 
-def erase_user(user_id: str, **options: object) -> ErasedUser:
+def erase_user(
+    user_id: str,
+    *,
+    redis_url: str | None = None,
+    redis_client: RedisClient | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    batch: int = 100,
+) -> ErasedUser:
     """Blocking version of [`aerase_user`][redis_openai_agents.erase.aerase_user]."""
-    return run_sync(aerase_user(user_id, **options))  # type: ignore[arg-type]
+    return run_sync(
+        aerase_user(
+            user_id, redis_url=redis_url, redis_client=redis_client, prefix=prefix, batch=batch
+        )
+    )
 
 
 def _text(value: object) -> str:

@@ -152,21 +152,40 @@ class JSONSession(JSONConversation, RedisBackedSession):
 
     @classmethod
     async def load(
-        cls, session_id: str, redis_url: str | None = None, **options: Any
+        cls,
+        session_id: str,
+        redis_url: str | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: TTL | None = None,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
     ) -> JSONSession:
         """Open an existing session, with `current_agent` read from it.
 
         Args:
             session_id: The session to open.
             redis_url: The server, as for the constructor.
-            **options: `user_id=` (needed for a session that has an owner), `ttl=`,
-                `redis_client=`, `prefix=`, `session_settings=`, as for the constructor.
+            user_id: The session's owner; needed for a session that has one.
+            ttl: Sliding expiry from the next write on; None keeps the stored one.
+            redis_client: A redis-py client instead of a URL, as for the constructor.
+            prefix: First part of the document's key, as for the constructor.
+            session_settings: The SDK's `SessionSettings`, as for the constructor.
 
         Raises:
             JSONSessionNotFoundError: No such session (for that owner): never written,
                 expired or deleted. A `SessionNotFoundError` and a `ValueError`.
         """
-        session = cls(session_id, redis_url, **options)
+        session = cls(
+            session_id,
+            redis_url,
+            ttl,
+            user_id=user_id,
+            redis_client=redis_client,
+            prefix=prefix,
+            session_settings=session_settings,
+        )
         try:
             meta = await session.get_metadata()
         except BaseException:
@@ -179,7 +198,12 @@ class JSONSession(JSONConversation, RedisBackedSession):
 
     @classmethod
     async def list_sessions(
-        cls, user_id: str, redis_url: str | None = None, **options: Any
+        cls,
+        user_id: str,
+        redis_url: str | None = None,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
     ) -> list[str]:
         """The ids of the JSON sessions owned by `user_id`, sorted.
 
@@ -189,9 +213,10 @@ class JSONSession(JSONConversation, RedisBackedSession):
         Args:
             user_id: Whose sessions to list.
             redis_url: The server, as for the constructor.
-            **options: `redis_client=`, `prefix=`, as for the constructor.
+            redis_client: A redis-py client instead of a URL, as for the constructor.
+            prefix: First part of the keys, as for the constructor.
         """
-        probe = cls("_", redis_url, user_id=user_id, **options)
+        probe = cls("_", redis_url, user_id=user_id, redis_client=redis_client, prefix=prefix)
         try:
             return await list_owned(user_id, probe.prefix, probe._connection)
         finally:

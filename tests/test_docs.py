@@ -201,7 +201,15 @@ def _public_names() -> list[str]:
     return sorted(set(names))
 
 
-API_PAGES = ("", "agent-session/", "json-session/", "session-info/", "errors/", "helpers/")
+API_PAGES = (
+    "",
+    "agent-session/",
+    "json-session/",
+    "session-info/",
+    "transfer/",
+    "errors/",
+    "helpers/",
+)
 
 
 def test_every_public_name_is_documented(site: Path, search_index: list[dict[str, str]]) -> None:

@@ -105,7 +105,7 @@ def test_import_export_erase_from_the_shell(
         ),
         (["import", "jsonl", "/nonexistent/x.jsonl"], "no such file"),
         (["export", "--user", "u", "--redis-url", "redis://127.0.0.1:1"], "Cannot reach Redis"),
-        (["export", "--user", "u", "--redis-url", "localhost:6379"], "scheme"),
+        (["export", "--user", "u", "--redis-url", "localhost:6379"], "is not a Redis URL"),
         (["import", "v0.1", "--from-url", "redis://127.0.0.1:1", "--user", "u"], "Cannot reach"),
     ],
 )

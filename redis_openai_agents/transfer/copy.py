@@ -149,10 +149,29 @@ async def _import_one(
         report.created += 1
 
 
-def import_conversations(source: Source, **options: Any) -> TransferReport:
+def import_conversations(
+    source: Source,
+    *,
+    user_id: str | None = None,
+    redis_url: str | None = None,
+    redis_client: RedisClient | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    ttl: TTL | None = None,
+    progress: Progress | None = None,
+) -> TransferReport:
     """Blocking version of
     [`aimport_conversations`][redis_openai_agents.transfer.aimport_conversations]."""
-    return run_sync(aimport_conversations(source, **options))
+    return run_sync(
+        aimport_conversations(
+            source,
+            user_id=user_id,
+            redis_url=redis_url,
+            redis_client=redis_client,
+            prefix=prefix,
+            ttl=ttl,
+            progress=progress,
+        )
+    )
 
 
 async def aread_user(
@@ -248,6 +267,23 @@ async def _write(
     return written
 
 
-def export_user(user_id: str, destination: str | Path | IO[str], **options: Any) -> int:
+def export_user(
+    user_id: str,
+    destination: str | Path | IO[str],
+    *,
+    redis_url: str | None = None,
+    redis_client: RedisClient | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    progress: Progress | None = None,
+) -> int:
     """Blocking version of [`aexport_user`][redis_openai_agents.transfer.aexport_user]."""
-    return run_sync(aexport_user(user_id, destination, **options))
+    return run_sync(
+        aexport_user(
+            user_id,
+            destination,
+            redis_url=redis_url,
+            redis_client=redis_client,
+            prefix=prefix,
+            progress=progress,
+        )
+    )
