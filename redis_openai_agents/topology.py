@@ -1,0 +1,138 @@
+"""Redis Cluster for the connection layer: detect it, build clients for it, reach every master.
+
+Sessions never ask which topology they run on. A URL is probed once per process (`INFO
+cluster`) and answered with a `redis.asyncio.cluster.RedisCluster` when the server is a
+cluster node, so any node's URL reaches the whole cluster; redis-py then routes each
+command, and each script by its first key, to the master of that key's slot and follows
+MOVED, ASK and TRYAGAIN, failovers and resharding included.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
+import redis.cluster as synccluster
+
+T = TypeVar("T")
+
+ClusterClient = synccluster.RedisCluster | aiocluster.RedisCluster
+"""A redis-py Cluster client, sync or async, as a caller may pass it."""
+AsyncClient = aioredis.Redis | aiocluster.RedisCluster
+"""What session code sends commands through: one server or a whole cluster."""
+CLUSTER_CLIENT_TYPES = (synccluster.RedisCluster, aiocluster.RedisCluster)
+
+_modes: dict[str, bool] = {}
+_modes_lock = threading.Lock()
+_PROBE_TIMEOUT = 5.0
+# Settings a caller's cluster client carries that its async twin must carry too; the
+# rest of redis-py's connection kwargs are internal plumbing of the original client.
+_TWIN_SETTINGS = frozenset(
+    set(inspect.signature(aiocluster.RedisCluster.__init__).parameters)
+    - {"self", "host", "port", "startup_nodes", "kwargs", "event_dispatcher", "cache"}
+)
+
+
+def is_cluster_url(url: str) -> bool:
+    """Whether the server at `url` runs in cluster mode, asked once per URL and process.
+
+    A server that cannot be reached is taken for a single node and asked again next
+    time, so the command that follows reports the real connection error.
+    """
+    with _modes_lock:
+        known = _modes.get(url)
+    if known is not None:
+        return known
+    try:
+        with redis.Redis.from_url(
+            url, socket_connect_timeout=_PROBE_TIMEOUT, socket_timeout=_PROBE_TIMEOUT
+        ) as probe:
+            enabled = bool(probe.info("cluster").get("cluster_enabled"))
+    except redis.RedisError:
+        return False
+    with _modes_lock:
+        _modes[url] = enabled
+    return enabled
+
+
+def connect(url: str) -> AsyncClient:
+    """An asyncio client for `url`: a cluster client when the node is part of a cluster."""
+    if is_cluster_url(url):
+        return aiocluster.RedisCluster.from_url(url)
+    return aioredis.Redis.from_url(url)
+
+
+def is_cluster_client(client: object) -> bool:
+    return isinstance(client, CLUSTER_CLIENT_TYPES)
+
+
+def async_cluster_twin(client: ClusterClient) -> aiocluster.RedisCluster:
+    """An asyncio cluster client with the same nodes and settings as a caller's client.
+
+    redis.asyncio clients belong to the event loop they connect on, and a synchronous
+    client cannot be awaited at all, so sessions talk through this twin instead.
+    """
+    settings: dict[str, Any] = dict(client.get_connection_kwargs())
+    nodes = [aiocluster.ClusterNode(node.host, node.port) for node in client.get_nodes()]
+    if not nodes:
+        nodes = [aiocluster.ClusterNode(node.host, node.port) for node in _startup_nodes(client)]
+    kept = {k: v for k, v in settings.items() if k in _TWIN_SETTINGS}
+    return aiocluster.RedisCluster(startup_nodes=nodes, **kept)
+
+
+def _startup_nodes(client: ClusterClient) -> list[Any]:
+    return list(client.nodes_manager.startup_nodes.values())
+
+
+async def close_twin(client: AsyncClient) -> None:
+    """Close a client this package made, with its connections."""
+    if isinstance(client, aiocluster.RedisCluster):
+        await client.aclose()
+    else:
+        await client.aclose(close_connection_pool=True)
+
+
+def describe(client: ClusterClient) -> str:
+    """A URL-like name for logs and errors: one node of the cluster and the word cluster."""
+    nodes = client.get_nodes() or _startup_nodes(client)
+    if not nodes:
+        return "redis-cluster://"
+    first = nodes[0]
+    secure = bool(client.get_connection_kwargs().get("ssl"))
+    return f"{'rediss' if secure else 'redis'}://{first.host}:{first.port} (cluster)"
+
+
+async def on_every_master(
+    client: AsyncClient, action: Callable[[aioredis.Redis], Awaitable[T]]
+) -> list[T]:
+    """Run `action` once per master with a plain client to that master alone.
+
+    For what the Query Engine of Redis Stack keeps per shard (it has no cross-shard
+    coordinator): its index and its queries. On a single server it runs once. The master
+    set is read afresh on every call, so masters added to the cluster are included.
+    """
+    if not isinstance(client, aiocluster.RedisCluster):
+        return [await action(client)]
+    await client.initialize()
+    await client.nodes_manager.initialize()
+    results: list[T] = []
+    settings: dict[str, Any] = client.get_connection_kwargs()
+    kept = {k: v for k, v in settings.items() if k in _NODE_SETTINGS}
+    for node in client.get_primaries():
+        single = aioredis.Redis(host=node.host, port=int(node.port), **kept)
+        try:
+            results.append(await action(single))
+        finally:
+            await single.aclose()
+    return results
+
+
+_NODE_SETTINGS = frozenset(
+    set(inspect.signature(aioredis.Redis.__init__).parameters)
+    - {"self", "host", "port", "connection_pool", "single_connection_client", "event_dispatcher"}
+)
