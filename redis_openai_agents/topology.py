@@ -38,6 +38,20 @@ _TWIN_SETTINGS = frozenset(
 )
 
 
+class _ReadyCluster(aiocluster.RedisCluster):
+    """A cluster client that learns the topology before its first command is routed.
+
+    redis-py routes a command before it initializes the client, and many commands sent at
+    once by a fresh (or just re-initialized) client then race on half-open connections
+    (`'NoneType' object has no attribute 'writelines'`); initializing first avoids it.
+    """
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+
 def is_cluster_url(url: str) -> bool:
     """Whether the server at `url` runs in cluster mode, asked once per URL and process.
 
@@ -63,7 +77,7 @@ def is_cluster_url(url: str) -> bool:
 def connect(url: str) -> AsyncClient:
     """An asyncio client for `url`: a cluster client when the node is part of a cluster."""
     if is_cluster_url(url):
-        return aiocluster.RedisCluster.from_url(url)
+        return _ReadyCluster.from_url(url)
     return aioredis.Redis.from_url(url)
 
 
@@ -82,7 +96,7 @@ def async_cluster_twin(client: ClusterClient) -> aiocluster.RedisCluster:
     if not nodes:
         nodes = [aiocluster.ClusterNode(node.host, node.port) for node in _startup_nodes(client)]
     kept = {k: v for k, v in settings.items() if k in _TWIN_SETTINGS}
-    return aiocluster.RedisCluster(startup_nodes=nodes, **kept)
+    return _ReadyCluster(startup_nodes=nodes, **kept)
 
 
 def _startup_nodes(client: ClusterClient) -> list[Any]:
