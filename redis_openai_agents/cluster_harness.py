@@ -157,7 +157,15 @@ class LocalCluster:
         node.client.execute_command("CLUSTER MEET", _HOST, self.nodes[0].port)  # type: ignore[no-untyped-call]
         self.nodes.append(node)
         self._wait(lambda: all(self._knows_all(n) for n in self.nodes), "the new node to join")
+        self._wait(self.is_healthy, "the new node to see the cluster healthy")
         return node
+
+    def remove_node(self, node: ClusterNode) -> None:
+        """Stop a node that serves no slots and make the others forget it."""
+        self.nodes.remove(node)
+        node.stop()
+        for other in self.nodes:
+            other.client.execute_command("CLUSTER FORGET", node.node_id)  # type: ignore[no-untyped-call]
 
     def stop(self) -> None:
         for node in self.nodes:
