@@ -27,6 +27,10 @@ AsyncClient = aioredis.Redis | aiocluster.RedisCluster
 """What session code sends commands through: one server or a whole cluster."""
 CLUSTER_CLIENT_TYPES = (synccluster.RedisCluster, aiocluster.RedisCluster)
 
+# redis-py rebuilds its whole topology every few MOVED replies by closing every
+# connection, in-flight commands included, and then re-sends those: a script that had
+# already run would run twice. With 0 it patches the moved slot instead.
+_REINITIALIZE_STEPS = 0
 _modes: dict[str, bool] = {}
 _modes_lock = threading.Lock()
 _PROBE_TIMEOUT = 5.0
@@ -77,7 +81,7 @@ def is_cluster_url(url: str) -> bool:
 def connect(url: str) -> AsyncClient:
     """An asyncio client for `url`: a cluster client when the node is part of a cluster."""
     if is_cluster_url(url):
-        return _ReadyCluster.from_url(url)
+        return _ReadyCluster.from_url(url, reinitialize_steps=_REINITIALIZE_STEPS)
     return aioredis.Redis.from_url(url)
 
 
@@ -96,6 +100,7 @@ def async_cluster_twin(client: ClusterClient) -> aiocluster.RedisCluster:
     if not nodes:
         nodes = [aiocluster.ClusterNode(node.host, node.port) for node in _startup_nodes(client)]
     kept = {k: v for k, v in settings.items() if k in _TWIN_SETTINGS}
+    kept["reinitialize_steps"] = _REINITIALIZE_STEPS
     return _ReadyCluster(startup_nodes=nodes, **kept)
 
 

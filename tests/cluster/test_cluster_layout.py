@@ -30,7 +30,9 @@ def test_every_key_of_a_user_is_in_one_slot(
     cluster: LocalCluster, cprefix: str, user_id: str
 ) -> None:
     for n in range(3):
-        session = AgentSession(f"conv-{n}*{{x}}", user_id=user_id, redis_url=cluster.url, prefix=cprefix, ttl=600)
+        session = AgentSession(
+            f"conv-{n}*{{x}}", user_id=user_id, redis_url=cluster.url, prefix=cprefix, ttl=600
+        )
         session.store_exchange("hello", "hi")
         session.add_message("user", "more")
         session.close()

@@ -27,12 +27,18 @@ def exercise_agent_session(user_id: str, prefix: str, **where: Any) -> None:
     """Every public AgentSession method once, checking what each returns."""
     session = AgentSession.create(user_id=user_id, ttl=600, prefix=prefix, **where)
     cid = session.conversation_id
-    assert [s.conversation_id for s in AgentSession.list_sessions(user_id, prefix=prefix, **where)] == [cid]
+    assert [
+        s.conversation_id for s in AgentSession.list_sessions(user_id, prefix=prefix, **where)
+    ] == [cid]
     session.store_exchange("Hi, I'm Alice.", "Hello, Alice.", agent_name="greeter")
     session.add_message("user", "What is my name?", source="test")
     assert session.message_count() == 3
     messages = session.get_messages()
-    assert [m["content"] for m in messages] == ["Hi, I'm Alice.", "Hello, Alice.", "What is my name?"]
+    assert [m["content"] for m in messages] == [
+        "Hi, I'm Alice.",
+        "Hello, Alice.",
+        "What is my name?",
+    ]
     assert messages[2]["metadata"] == {"source": "test"}
     assert [i["content"] for i in session.to_agent_inputs()] == [m["content"] for m in messages]
     meta = session.get_metadata()
@@ -43,10 +49,14 @@ def exercise_agent_session(user_id: str, prefix: str, **where: Any) -> None:
     listed = AgentSession.list_conversations(user_id, prefix=prefix, **where)
     assert [s.conversation_id for s in listed] == [cid]
     info = AgentSession.list_sessions(user_id, prefix=prefix, **where)[0]
-    assert info.message_count == 3 and info.title == "Hi, I'm Alice." and info.last_agent == "greeter"
+    assert (
+        info.message_count == 3 and info.title == "Hi, I'm Alice." and info.last_agent == "greeter"
+    )
 
     async def protocol() -> None:
-        await session.add_items([{"role": "user", "content": "one"}, {"role": "user", "content": "two"}])
+        await session.add_items(
+            [{"role": "user", "content": "one"}, {"role": "user", "content": "two"}]
+        )
         assert [i["content"] for i in await session.get_items(limit=2)] == ["one", "two"]
         assert (await session.pop_item())["content"] == "two"  # type: ignore[index]
         assert len(await session.get_items()) == 4
@@ -80,7 +90,9 @@ async def exercise_json_session(session_id: str, prefix: str, **where: Any) -> N
         }
         assert await session.delete("user.name") is True
         assert await session.delete("user.name") is False
-        await session.add_items([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
+        await session.add_items(
+            [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+        )
         assert [i["content"] for i in await session.get_items(limit=1)] == ["b"]
         assert (await session.pop_item())["content"] == "b"  # type: ignore[index]
         await session.clear_session()
@@ -153,7 +165,9 @@ def test_runner_run_with_a_session_on_each_master(
     Runner.run_sync(agent, "My name is Alice.", session=session, run_config=RUN)
     result = Runner.run_sync(agent, "What is my name?", session=session, run_config=RUN)
     assert "Alice" in str(result.final_output)
-    fresh = AgentSession.load(session.conversation_id, user_id, redis_url=cluster.url, prefix=cprefix)
+    fresh = AgentSession.load(
+        session.conversation_id, user_id, redis_url=cluster.url, prefix=cprefix
+    )
     items = asyncio.run(fresh.get_items())
     assert [i.get("role") for i in items] == ["user", "assistant", "user", "assistant"]
     store = JSONSession(f"run-{user_id}", redis_url=cluster.url, prefix=cprefix)
