@@ -255,7 +255,7 @@ def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:
     Their connections hold the loop, so the weak keys alone would never let go of them.
     """
     for loop in [loop for loop in registry if loop.is_closed()]:
-        del registry[loop]
+        topology.abandon(registry.pop(loop))
 
 
 def _missing_capability(message: str, capability: str | None) -> str | None:

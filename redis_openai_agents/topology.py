@@ -116,6 +116,28 @@ async def close_twin(client: AsyncClient) -> None:
         await client.aclose(close_connection_pool=True)
 
 
+def abandon(clients: object) -> None:
+    """Let go of cluster clients whose event loop has closed, without warnings.
+
+    They can no longer be closed (closing needs their loop); redis-py would report each
+    as unclosed, on whatever loop runs when it is collected. Dropping their streams leaves
+    the sockets to be closed when collected, as for single-node clients.
+    """
+    for client in clients.values() if isinstance(clients, dict) else [clients]:
+        if not isinstance(client, aiocluster.RedisCluster):
+            continue
+        client._initialize = True
+        manager = client.nodes_manager
+        nodes = [
+            *client.startup_nodes,
+            *manager.startup_nodes.values(),
+            *manager.nodes_cache.values(),
+        ]
+        for node in nodes:
+            for connection in node._connections:
+                connection._reader = connection._writer = None
+
+
 def describe(client: ClusterClient) -> str:
     """A URL-like name for logs and errors: one node of the cluster and the word cluster."""
     nodes = client.get_nodes() or _startup_nodes(client)

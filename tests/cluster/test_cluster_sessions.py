@@ -177,3 +177,21 @@ def test_runner_run_with_a_session_on_each_master(
     session.close()
     fresh.close()
     store.close()
+
+
+def test_clients_of_finished_event_loops_go_quietly(cluster: LocalCluster, cprefix: str) -> None:
+    """`asyncio.run` per call leaves a cluster client per finished loop; dropping them must
+    not report unclosed clients on the loop that runs next."""
+    import gc
+    import warnings
+
+    session = AgentSession("c", user_id=user_on(cluster, 0), redis_url=cluster.url, prefix=cprefix)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            asyncio.run(session.add_items([{"role": "user", "content": "x"}]))
+        session.store_exchange("q", "a")  # another loop (the bridge's) drops the old clients
+        gc.collect()
+    assert session.message_count() == 5
+    assert not [w for w in caught if "Unclosed" in str(w.message)]
+    session.close()
