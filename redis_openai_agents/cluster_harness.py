@@ -266,11 +266,16 @@ class LocalCluster:
                 "MIGRATE", _HOST, target.port, "", 0, 5000, "REPLACE", "KEYS", *keys
             )
             moved += len(keys)
-        for node in (target, source):
-            node.client.execute_command("CLUSTER SETSLOT", slot, "NODE", target.node_id)  # type: ignore[no-untyped-call]
-        for node in self.masters():
-            if node not in (source, target):
+        others = [n for n in self.nodes if n not in (source, target)]
+        for node in [target, source, *others]:
+            try:
                 node.client.execute_command("CLUSTER SETSLOT", slot, "NODE", target.node_id)  # type: ignore[no-untyped-call]
+            except redis.ResponseError as exc:
+                # A replica, or a master that just lost its last slot and turned replica
+                # of the node that took it: it learns the new owner by gossip.
+                if "only with masters" not in str(exc):
+                    raise
+        self._wait(lambda: self.node_for_slot(slot) is target, f"slot {slot} to settle")
         return moved
 
 
