@@ -202,7 +202,16 @@ def main(argv: list[str] | None = None) -> int:
                 write_through(cluster.url, users, lambda: cluster.failover(victim), prefix=prefix)
             ),
         )
-        moving = grouped[cluster.masters()[1].node_id][0]
+        survivor = cluster.masters()[1]
+        _report_load(
+            "master killed (unplanned failover)",
+            asyncio.run(
+                write_through(
+                    cluster.url, users, lambda: cluster.kill(cluster.masters()[0]), prefix=prefix
+                )
+            ),
+        )
+        moving = grouped[survivor.node_id][0]
         slot = cluster.keyslot(hash_tag(moving))
         target = next(m for m in cluster.masters() if m is not cluster.node_for_slot(slot))
         _report_load(

@@ -237,16 +237,29 @@ class LocalCluster:
 
     # Operations an operator performs
 
-    def failover(self, master: ClusterNode) -> ClusterNode:
-        """Promote a replica of `master` with `CLUSTER FAILOVER`; returns the new master."""
-        replica = next(
+    def _replica_of(self, master: ClusterNode) -> ClusterNode:
+        return next(
             n
             for n in self.nodes
             if n.role() == "slave" and n.client.info("replication")["master_port"] == master.port
         )
+
+    def failover(self, master: ClusterNode) -> ClusterNode:
+        """Promote a replica of `master` with `CLUSTER FAILOVER`; returns the new master."""
+        replica = self._replica_of(master)
         replica.client.execute_command("CLUSTER FAILOVER")  # type: ignore[no-untyped-call]
         self._wait(lambda: replica.role() == "master" and master.role() == "slave", "failover")
         self._wait(self.is_healthy, "the cluster to settle after the failover")
+        return replica
+
+    def kill(self, master: ClusterNode) -> ClusterNode:
+        """Stop `master` without warning and wait until the cluster has promoted its
+        replica (after the node timeout); returns the new master."""
+        replica = self._replica_of(master)
+        self.nodes.remove(master)
+        master.stop()
+        self._wait(lambda: replica.role() == "master", "a replica to take over")
+        self._wait(self.is_healthy, "the cluster to settle after losing a master")
         return replica
 
     def migrate_slot(self, slot: int, target: ClusterNode, batch: int = 10) -> int:
