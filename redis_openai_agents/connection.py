@@ -240,6 +240,8 @@ class RedisConnection:
             raise RedisUnavailableError(self.display_url, reason) from None
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
             raise RedisUnavailableError(self.display_url, str(exc) or type(exc).__name__) from None
+        except (redis_errors.MovedError, redis_errors.AskError) as exc:
+            raise RedisCommandError(self.display_url, topology.redirect_reason(exc)) from exc
         except redis_errors.ResponseError as exc:
             missing = _missing_capability(str(exc), capability)
             if missing is not None:

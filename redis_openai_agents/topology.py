@@ -138,6 +138,15 @@ def abandon(clients: object) -> None:
                 connection._reader = connection._writer = None
 
 
+def redirect_reason(exc: Exception) -> str:
+    """What to tell a caller whose single-node client met a cluster redirect."""
+    kind = "ASK" if type(exc).__name__ == "AskError" else "MOVED"
+    return (
+        f"{kind} {exc}: this server is a Redis Cluster node and the key lives on another "
+        "one; pass the node's URL as redis_url, or a redis.cluster.RedisCluster client"
+    )
+
+
 def describe(client: ClusterClient) -> str:
     """A URL-like name for logs and errors: one node of the cluster and the word cluster."""
     nodes = client.get_nodes() or _startup_nodes(client)

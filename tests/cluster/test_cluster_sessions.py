@@ -196,3 +196,24 @@ def test_clients_of_finished_event_loops_go_quietly(cluster: LocalCluster, cpref
     assert session.message_count() == 5
     assert not [w for w in caught if "Unclosed" in str(w.message)]
     session.close()
+
+
+def test_a_single_node_client_on_a_cluster_gets_a_clear_error(
+    cluster: LocalCluster, cprefix: str
+) -> None:
+    import redis
+
+    from redis_openai_agents import RedisCommandError
+
+    masters = sorted(cluster.masters(), key=lambda n: n.port)
+    client = redis.Redis.from_url(masters[0].url)
+    try:
+        session = AgentSession(
+            "c", user_id=user_on(cluster, 1), redis_client=client, prefix=cprefix
+        )
+        with pytest.raises(
+            RedisCommandError, match=r"MOVED \d+ .*Redis Cluster node.*RedisCluster"
+        ):
+            session.message_count()
+    finally:
+        client.close()
