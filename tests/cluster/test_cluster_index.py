@@ -1,9 +1,10 @@
 """The message index on a cluster, and RedisVL MessageHistory reading one conversation.
 
 Redis Stack's Query Engine has no cross-shard coordinator and treats an index name as a
-key: `FT.CREATE` is accepted only by the master owning the slot of the name, and that
-master indexes only its own keys. The library asks every master (the master set read
-afresh at each check) and keeps what each answers; listing conversations needs no index.
+key: `FT.CREATE` is accepted only by the master owning the slot of the name, that master
+indexes only its own keys, and it returns the fields only of documents in the name's
+slot. The library asks every master (the master set read afresh at each check) and keeps
+what each answers; listing conversations needs no index.
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ def test_the_index_finds_a_conversation_on_its_shard_in_order(
 ) -> None:
     """Queries on the index's master find one conversation by `session_tag`, newest first.
 
-    Without a coordinator the Query Engine returns only document ids and sortable fields
-    in cluster mode (RedisVL `MessageHistory` then sees messages without content), so
-    sessions read conversations by their own keys and never through the index.
+    Without a coordinator the Query Engine loads fields only of documents in the slot of
+    the index name; for the others it returns ids and sortable fields, so RedisVL
+    `MessageHistory` sees messages without content. Sessions read conversations by their
+    own keys and never through the index.
     """
     home = index_home(cluster, cprefix)
     user_id = user_on(cluster, home)
+    assert cluster.keyslot(f"{{{user_id}}}") != cluster.keyslot(f"{cprefix}:messages")
     session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
     session.store_exchange("Hi! I'm Alice.", "Hello, Alice.")
     session.add_message("user", "Bye.")
@@ -122,3 +125,33 @@ def test_a_master_added_later_is_asked_at_the_next_check(
         cluster.migrate_slot(slot, old_home)
         session.close()
         cluster.remove_node(added)
+
+
+def test_message_history_reads_a_conversation_in_the_slot_of_the_index_name(
+    cluster: LocalCluster, cprefix: str
+) -> None:
+    """Where the Query Engine does load fields (documents in the index name's slot),
+    RedisVL `MessageHistory` reads what AgentSession wrote, through a cluster client and
+    through a client of that one node."""
+    from redis.cluster import RedisCluster
+    from redis.crc import key_slot
+
+    name_slot = key_slot(f"{cprefix}:messages".encode())
+    user_id = next(f"u{i}" for i in range(10**6) if key_slot(f"u{i}".encode()) == name_slot)
+    session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+    session.store_exchange("Hi! I'm Alice.", "Hello, Alice.")
+    owner = cluster.node_for_slot(name_slot)
+    clients = [redis.Redis.from_url(owner.url), RedisCluster.from_url(cluster.url)]
+    try:
+        for client in clients:
+            history = MessageHistory(
+                name=f"{cprefix}:messages",
+                session_tag=session.conversation_id,
+                redis_client=client,  # type: ignore[arg-type]
+                create_index=False,
+            )
+            assert history.get_recent(top_k=10, as_text=True) == ["Hi! I'm Alice.", "Hello, Alice."]
+    finally:
+        for client in clients:
+            client.close()
+        session.close()

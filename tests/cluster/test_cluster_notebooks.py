@@ -5,7 +5,8 @@ Every session call in them runs unchanged. Two things are adapted, and only thes
   of one node; a first cell makes that a `RedisCluster`, so the look covers every master;
 - the cells that query the message index (`r.ft(...)`, RedisVL `MessageHistory`) are not
   run: on a cluster, Redis Stack's Query Engine answers only on the master owning the
-  index name and returns no document fields (see docs/concepts.md, "On a Redis Cluster").
+  index name, and returns fields only of documents in that name's slot (see
+  docs/concepts.md, "On a Redis Cluster").
 """
 
 from __future__ import annotations
