@@ -310,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     with LocalCluster(options.masters, options.replicas) as cluster:
         for node in cluster.nodes:
-            print(f"{node.role():<6} {node.url}", flush=True)
+            role = "master" if node.role() == "master" else "replica"
+            print(f"{role:<7} {node.url}", flush=True)
         print(f"REDIS_URL={cluster.url}  (any node's URL reaches the whole cluster)", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stop.wait(0.5):
