@@ -7,6 +7,7 @@ Order comes from a per-conversation sequence number assigned inside Redis.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -43,6 +44,7 @@ _INFO_FIELDS = (
 )
 _MESSAGE_FIELDS = ("metadata", "role", "content", "tool_call_id", "timestamp", "extra")
 _TITLE_WIDTH = 60
+_HOLE_RETRIES = 12
 
 
 def _text(value: Any) -> str:
@@ -815,6 +817,18 @@ class AgentSession(RedisBackedSession):
         """
         if limit == 0:
             return []
+        pause = 0.01
+        for _ in range(_HOLE_RETRIES):
+            rows = await self._read_once(fields, limit)
+            if all(row[0] is not None for row in rows):
+                return rows
+            # An item listed but not found is gone, or (on a cluster) in a slot being
+            # migrated between masters for a moment: look again before leaving it out.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        return [row for row in rows if row[0] is not None]
+
+    async def _read_once(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
         width = len(fields)
         async with self._connection.errors():
             rows = None
@@ -827,7 +841,7 @@ class AgentSession(RedisBackedSession):
                     [self._keys.message_prefix, -1 if limit is None else limit, *fields],
                 )
                 rows = [flat[i : i + width] for i in range(0, len(flat), width)]
-        return [row for row in rows if row[0] is not None]
+        return rows
 
     async def _sort_read(self, fields: Sequence[str], limit: int | None) -> list[Any] | None:
         window = () if limit is None else ("LIMIT", 0, limit, "DESC")

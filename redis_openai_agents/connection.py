@@ -9,14 +9,16 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
+from . import topology
 from ._diagnose import checked_url, credentials_hint, unavailable_reason
 from .errors import (
     RedisAuthenticationError,
@@ -28,11 +30,12 @@ from .errors import (
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
 
-RedisClient = redis.Redis | aioredis.Redis
-"""A redis-py client to pass as `redis_client=`: `redis.Redis` or `redis.asyncio.Redis`."""
+RedisClient = redis.Redis | aioredis.Redis | topology.ClusterClient
+"""A redis-py client to pass as `redis_client=`: `redis.Redis`, `redis.asyncio.Redis`, or
+a `RedisCluster` of `redis.cluster` or `redis.asyncio.cluster`."""
 
 _registry_lock = threading.Lock()
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, topology.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
 _url_users: dict[str, int] = {}
@@ -63,7 +66,18 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def _has_password(client: RedisClient | None) -> bool:
+    """Whether a caller's client was given a password (a cluster client keeps it per node)."""
+    if client is None:
+        return False
+    if isinstance(client, topology.CLUSTER_CLIENT_TYPES):
+        return bool(client.get_connection_kwargs().get("password"))
+    return bool(client.connection_pool.connection_kwargs.get("password"))
+
+
 def _describe_client(client: RedisClient) -> str:
+    if isinstance(client, topology.CLUSTER_CLIENT_TYPES):
+        return topology.describe(client)
     kwargs = client.connection_pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}"
@@ -104,14 +118,19 @@ class RedisConnection:
     def __init__(self, redis_url: str | None = None, redis_client: RedisClient | None = None):
         if redis_client is not None and redis_url is not None:
             raise ValueError("pass either redis_url or redis_client, not both")
-        if redis_client is not None and not isinstance(redis_client, (redis.Redis, aioredis.Redis)):
+        if redis_client is not None and not isinstance(
+            redis_client, (redis.Redis, aioredis.Redis, *topology.CLUSTER_CLIENT_TYPES)
+        ):
             raise TypeError(
-                "redis_client must be a redis.Redis or redis.asyncio.Redis instance, "
+                "redis_client must be a redis.Redis, redis.asyncio.Redis or RedisCluster "
+                "instance, "
                 f"got {type(redis_client).__name__}"
             )
         self._external = redis_client
         self._url = None if redis_client is not None else resolve_url(redis_url)
-        self._twins: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+        self._twins: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, topology.AsyncClient
+        ] = (
             weakref.WeakKeyDictionary()
         )
         self._closed = False
@@ -134,7 +153,14 @@ class RedisConnection:
         return self._url if self._url is not None else f"client:{id(self._external)}"
 
     def client(self) -> aioredis.Redis:
-        """The asyncio client to use on the running event loop."""
+        """The asyncio client to use on the running event loop.
+
+        On a cluster it is a `redis.asyncio.cluster.RedisCluster`, typed as the single-node
+        client whose command methods it shares, so session code never tells them apart.
+        """
+        return cast(aioredis.Redis, self._topology_client())
+
+    def _topology_client(self) -> topology.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._url is None:
             return self._external_client(loop)
@@ -143,20 +169,23 @@ class RedisConnection:
             per_loop = _clients.setdefault(loop, {})
             client = per_loop.get(self._url)
             if client is None:
-                client = aioredis.Redis.from_url(self._url)
+                client = topology.connect(self._url)
                 per_loop[self._url] = client
             return client
 
-    def _external_client(self, loop: asyncio.AbstractEventLoop) -> aioredis.Redis:
+    def _external_client(self, loop: asyncio.AbstractEventLoop) -> topology.AsyncClient:
         from ._bridge import is_bridge_thread
 
         external = self._external
-        if isinstance(external, aioredis.Redis) and not is_bridge_thread():
-            return external
+        asynchronous = isinstance(external, (aioredis.Redis, aiocluster.RedisCluster))
+        if asynchronous and not is_bridge_thread():
+            return external  # type: ignore[return-value]
         _forget_closed_loops(self._twins)
         twin = self._twins.get(loop)
         if twin is None:
-            if isinstance(external, aioredis.Redis):
+            if isinstance(external, topology.CLUSTER_CLIENT_TYPES):
+                twin = topology.async_cluster_twin(external)
+            elif isinstance(external, aioredis.Redis):
                 twin = aioredis.Redis(
                     connection_pool=aioredis.ConnectionPool(
                         connection_class=external.connection_pool.connection_class,
@@ -177,9 +206,9 @@ class RedisConnection:
         loop = asyncio.get_running_loop()
         for twin_loop, twin in list(self._twins.items()):
             if twin_loop is loop:
-                await twin.aclose(close_connection_pool=True)
+                await topology.close_twin(twin)
             elif twin_loop.is_running():
-                closing = twin.aclose(close_connection_pool=True)
+                closing = topology.close_twin(twin)
                 asyncio.run_coroutine_threadsafe(closing, twin_loop)
         self._twins.clear()
         if self._url is None:
@@ -223,12 +252,13 @@ class RedisConnection:
         try:
             yield
         except redis_errors.AuthenticationError:
-            kwargs = self._external.connection_pool.connection_kwargs if self._external else {}
-            hint = credentials_hint(self._url, bool(kwargs.get("password")))
+            hint = credentials_hint(self._url, _has_password(self._external))
             raise RedisAuthenticationError(self.display_url, hint) from None
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
             reason = unavailable_reason(self._url, exc)
             raise RedisUnavailableError(self.display_url, reason) from None
+        except (redis_errors.MovedError, redis_errors.AskError) as exc:
+            raise RedisCommandError(self.display_url, topology.redirect_reason(exc)) from exc
         except redis_errors.ResponseError as exc:
             missing = _missing_capability(str(exc), capability)
             if missing is not None:
@@ -244,7 +274,7 @@ def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:
     Their connections hold the loop, so the weak keys alone would never let go of them.
     """
     for loop in [loop for loop in registry if loop.is_closed()]:
-        del registry[loop]
+        topology.abandon(registry.pop(loop))
 
 
 def _missing_capability(message: str, capability: str | None) -> str | None:

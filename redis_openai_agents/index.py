@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import MovedError, RedisError
 from redisvl.exceptions import RedisSearchError
 from redisvl.index import AsyncSearchIndex
 from redisvl.schema import IndexSchema
 
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix
+from .topology import on_every_master
 
 RECHECK_SECONDS = 60.0
 
@@ -61,21 +62,36 @@ async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str)
     """Create the index if it is missing, checking at most once a minute per server.
 
     Checking on every write would double its round trips; checking only once per process
-    would never bring back an index dropped (or flushed) while the process runs.
+    would never bring back an index dropped (or flushed) while the process runs. On a
+    cluster each master is asked, the master set read afresh each time, because each
+    master's Query Engine indexes only its own keys.
     """
     key = (server, prefix)
     now = time.monotonic()
     if now - _checked_at.get(key, -RECHECK_SECONDS) < RECHECK_SECONDS:
         return
+    await on_every_master(client, lambda node: _create_on(node, prefix))
+    _checked_at[key] = now
+
+
+async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
+    """Create the index on one server; False where a cluster node routes it elsewhere.
+
+    The Query Engine of Redis Stack has no cross-shard coordinator and treats the index
+    name as a key: only the master owning the slot of that name accepts it, and the others
+    answer MOVED.
+    """
     index = AsyncSearchIndex(message_index_schema(prefix), redis_client=client)
     try:
         await index.create(overwrite=False)
     except RedisSearchError as exc:
+        if isinstance(exc.__cause__, MovedError) or str(exc).startswith("MOVED"):
+            return False
         if "already exists" not in str(exc).lower():
             if isinstance(exc.__cause__, RedisError):
                 raise exc.__cause__ from None
             raise
-    _checked_at[key] = now
+    return True
 
 
 def forget_message_indexes() -> None:

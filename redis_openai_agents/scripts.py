@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import ClusterError, NoScriptError, ResponseError
+
+MOVING_SLOT_PATIENCE = 10.0
+"""Seconds a script waits for a cluster slot it needs to finish moving between masters."""
 
 
 @cache
@@ -17,17 +22,42 @@ def _source(name: str) -> str:
 
 
 class LuaScript:
-    """A script sent by its SHA1, and in full only when the server does not know it yet."""
+    """A script sent by its SHA1, and in full only when the server does not know it yet.
+
+    On a cluster, redis-py sends it to the master of its first key's slot (every key it
+    declares shares that slot) and follows MOVED, ASK and TRYAGAIN. While that slot is
+    being migrated, a script that touches a key already moved is stopped by Redis; each
+    script touches such keys before its first write, so it is sent again until the slot
+    has settled.
+    """
 
     def __init__(self, *parts: str) -> None:
         self.source = "\n".join(_source(part) for part in parts)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
     async def __call__(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
+        deadline = time.monotonic() + MOVING_SLOT_PATIENCE
+        pause = 0.01
+        while True:
+            try:
+                return await self._send(client, keys, args)
+            except (ResponseError, ClusterError) as exc:
+                if not _slot_is_moving(exc) or time.monotonic() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+    async def _send(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
         try:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await client.eval(self.source, len(keys), *keys, *args)
+
+
+def _slot_is_moving(exc: Exception) -> bool:
+    """Redis stopped the script before it ran, or at a key of a slot being migrated."""
+    message = str(exc)
+    return "non local key" in message or message == "TTL exhausted."
 
 
 APPEND = LuaScript("ttl", "append")

@@ -10,7 +10,8 @@ every Python sample on it runs and prints what the page says it prints.
   a sample must appear in what it printed (`…` matches any text, or any lines when alone on
   a line). HTML comments steer the few samples that need a special server:
   `<!-- docs-test: tls -->` (a TLS Redis), `<!-- docs-test: acl -->` (the ACL rule given in
-  the page, then the sample as that user), `<!-- docs-test: embedded -->` (starts its own).
+  the page, then the sample as that user), `<!-- docs-test: embedded -->` (starts its own),
+  `<!-- docs-test: cluster -->` (one node's URL of a local 3-master + 3-replica cluster).
 - Commands the pages tell people to run exist: make targets, pip extras, embedded CLI
   subcommands, the docker compose services and ports.
 """
@@ -533,6 +534,15 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 PAGE_IDS = [str(p.relative_to(DOCS)) for p in PAGES]
 
 
+@pytest.fixture(scope="module")
+def docs_cluster() -> Iterator[str]:
+    """The URL of one node (a replica, to show any node will do) of a local cluster."""
+    from redis_openai_agents.embedded.cluster import LocalCluster
+
+    with LocalCluster(masters=3, replicas=1) as cluster:
+        yield cluster.nodes[-1].url
+
+
 @pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_page_samples_run(
     page: Path, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -541,7 +551,7 @@ def test_page_samples_run(
     python = [b for b in blocks if b.lang == "python"]
     if not python:
         return
-    unknown = {b.marker for b in blocks} - {"", "tls", "acl", "embedded"}
+    unknown = {b.marker for b in blocks} - {"", "tls", "acl", "embedded", "cluster"}
     assert not unknown, f"{page}: unknown docs-test markers {unknown}"
     with cleanup_after(redis_url):
         plain = [b for b in python if not b.marker]
@@ -565,6 +575,10 @@ def test_page_samples_run(
             admin.close()
             url = _with_credentials(redis_url, words[2], password)
             run_samples(acl_samples, {"REDIS_URL": url}, tmp_path)
+        on_cluster = [b for b in python if b.marker == "cluster"]
+        if on_cluster:
+            node_url = request.getfixturevalue("docs_cluster")
+            run_samples(on_cluster, {"REDIS_URL": node_url}, tmp_path)
         tls = [b for b in python if b.marker == "tls"]
         if tls:
             tls_url, ca = request.getfixturevalue("tls_server")

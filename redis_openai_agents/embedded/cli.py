@@ -5,6 +5,7 @@ python -m redis_openai_agents.embedded run -- pytest     # REDIS_URL set for the
 python -m redis_openai_agents.embedded serve              # foreground server until Ctrl-C
 python -m redis_openai_agents.embedded prepare            # fetch what it needs, start it once
 python -m redis_openai_agents.embedded run --server stack -- pytest   # Redis Stack 7.4
+python -m redis_openai_agents.embedded cluster            # 3 masters + 3 replicas until Ctrl-C
 ```
 
 `run` uses an existing `REDIS_URL` instead of starting a server, so the same commands work
@@ -157,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fetch what the server needs (libssl1.1 for Redis Stack), start it once and "
         "print its versions",
     )
+    cluster = commands.add_parser(
+        "cluster",
+        parents=[common],
+        help="start a local Redis Cluster and keep it until Ctrl-C",
+    )
+    cluster.add_argument("--masters", type=int, default=3, help="number of masters (3)")
+    cluster.add_argument("--replicas", type=int, default=1, help="replicas per master (1)")
     args = parser.parse_args(argv)
     try:
         kind: ServerKind = args.server or default_server_kind()
@@ -164,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(list(args.cmd), kind)
         if args.command == "serve":
             return _cmd_serve(args.port, kind)
+        if args.command == "cluster":
+            from .cluster import serve as serve_cluster
+
+            return serve_cluster(args.masters, args.replicas, kind)
         return _cmd_prepare(kind)
     except EmbeddedRedisError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -43,6 +43,18 @@ local ttl_changed = created or ttl_ms ~= stored_ttl
 local expires_at = tonumber(m[5] or '0')
 local new_from = tail
 
+-- On a cluster slot being migrated, touching a key that has already moved stops the
+-- script: touch now, before the first write, every existing key apply_ttl will touch.
+if ttl_changed or (ttl_ms > 0 and expires_at < now_ms + ttl_ms - math.floor(ttl_ms / 100)) then
+  for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do redis.call('EXISTS', mprefix .. s) end
+end
+if ttl_changed and ttl_ms > 0 and redis.call('PEXPIRETIME', uidx) == -1 then
+  local meta_prefix = string.sub(meta, 1, #meta - #conv_id)
+  for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
+    redis.call('EXISTS', meta_prefix .. id)
+  end
+end
+
 for i = 0, n - 1 do
   local o = 9 + i * 5
   local ts = now_us

@@ -6,10 +6,13 @@ local m = redis.call('HMGET', meta, 'tail', 'count', 'ttl_ms', 'expires_at_ms')
 if not m[1] then return false end
 local count = tonumber(m[2])
 local popped = false
+-- Read the item before removing it: on a cluster slot being migrated, reading a hash
+-- already moved stops the script, and it must stop before its first write.
 while not popped do
-  local seq = redis.call('RPOP', order)
+  local seq = redis.call('LINDEX', order, -1)
   if not seq then break end
   popped = redis.call('HGET', mprefix .. seq, 'metadata')
+  redis.call('RPOP', order)
   redis.call('UNLINK', mprefix .. seq)
 end
 if not popped then return false end
