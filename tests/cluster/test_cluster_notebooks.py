@@ -69,4 +69,6 @@ def test_notebook_runs_on_a_cluster(path: Path, on_cluster: str) -> None:
         str(o.get("text", "")) for cell in notebook.cells for o in cell.get("outputs", [])
     )
     assert "Nothing left in Redis from this notebook." in outputs
-    assert len(left_out) == (2 if path.name.startswith("01") else 0)
+    assert (len(left_out) > 0) == path.name.endswith("_under_the_hood.ipynb"), (
+        "only the under-the-hood notebook queries the message index"
+    )
