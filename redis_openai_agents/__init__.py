@@ -11,7 +11,9 @@ from .errors import (
     RedisModuleMissingError,
     RedisOpenAIAgentsError,
     RedisUnavailableError,
+    ReplicationTimeoutError,
     SessionNotFoundError,
+    WriteOutcomeUnknownError,
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
@@ -31,8 +33,10 @@ __all__ = [
     "RedisModuleMissingError",
     "RedisOpenAIAgentsError",
     "RedisUnavailableError",
+    "ReplicationTimeoutError",
     "SessionInfo",
     "SessionNotFoundError",
+    "WriteOutcomeUnknownError",
 ]
 
 __version__ = "0.2.0"

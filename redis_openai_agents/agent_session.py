@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import redis.asyncio as aioredis
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 from redis.exceptions import NoPermissionError, ResponseError
@@ -19,7 +20,7 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
-from .connection import RedisClient
+from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
 from .errors import SessionNotFoundError
 from .index import ensure_message_index
 from .keys import (
@@ -30,6 +31,7 @@ from .keys import (
     user_index_key,
     validate_id,
 )
+from .retry import DEFAULT_RETRY_TIMEOUT
 from .session_info import SessionInfo, from_epoch
 
 _INFO_FIELDS = (
@@ -89,6 +91,9 @@ class AgentSession(RedisBackedSession):
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """Name a conversation; nothing is sent to Redis until the first call.
 
@@ -116,11 +121,20 @@ class AgentSession(RedisBackedSession):
                 would move the Cluster hash tag.
             session_settings: The SDK's `SessionSettings`; its `limit` applies when
                 [`get_items`][redis_openai_agents.AgentSession.get_items] gets none.
+            retry_timeout: Seconds the server may stay unreachable (counted from the
+                first failed attempt) while a call retries, before it raises
+                [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError].
+                Retried writes are applied once; 0 disables retries.
+            wait_replicas: How many replicas must acknowledge each write (`WAIT`, in the
+                same round trip) before it returns; 0 returns once the master applied it.
+            wait_timeout: Seconds a write waits for those acknowledgements before raising
+                [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
         Raises:
             InvalidIdentifierError: An id or the prefix is not allowed.
             InvalidTTLError: `ttl` is not a positive number of seconds.
-            ValueError: Both `redis_url` and `redis_client` were given.
+            ValueError: Both `redis_url` and `redis_client` were given, or a retry or
+                replication setting is out of range.
             TypeError: `redis_client` is not a redis-py client.
         """
         self.conversation_id = validate_id(conversation_id, "conversation_id")
@@ -133,6 +147,9 @@ class AgentSession(RedisBackedSession):
             ttl=ttl,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         self._keys = ConversationKeys(self.prefix, self.user_id, self.conversation_id)
         self._entry_prefix = self._keys.message_prefix[len(message_index_prefix(self.prefix)) + 1 :]
@@ -167,7 +184,8 @@ class AgentSession(RedisBackedSession):
             ttl: Sliding expiry in seconds or as a `timedelta`; None for none.
             **options: `conversation_id=` (default: a random UUID hex; an existing
                 conversation of that id is continued, not replaced), `redis_client=`,
-                `prefix=`, `session_settings=`, as for the constructor.
+                `prefix=`, `session_settings=`, `retry_timeout=`, `wait_replicas=`,
+                `wait_timeout=`, as for the constructor.
 
         Returns:
             The session, already listed by
@@ -217,8 +235,8 @@ class AgentSession(RedisBackedSession):
             conversation_id: The conversation to open.
             user_id: Its owner.
             redis_url: The server, as for the constructor.
-            **options: `ttl=`, `redis_client=`, `prefix=`, `session_settings=`, as for the
-                constructor.
+            **options: `ttl=`, `redis_client=`, `prefix=`, `session_settings=`,
+                `retry_timeout=`, `wait_replicas=`, `wait_timeout=`, as for the constructor.
 
         Returns:
             The session, with [`current_agent`][redis_openai_agents.AgentSession.current_agent]
@@ -230,8 +248,10 @@ class AgentSession(RedisBackedSession):
         """
         session = cls(conversation_id, user_id=user_id, redis_url=redis_url, **options)
         try:
-            async with session._connection.errors():
-                agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
+            meta = session._keys.meta
+            agent = await session._connection.call(
+                lambda client: client.hmget(meta, ["user_id", "last_agent"])
+            )
         except BaseException:
             await session.aclose()
             raise
@@ -291,17 +311,11 @@ class AgentSession(RedisBackedSession):
         try:
             if not page:
                 return []
-            async with probe._connection.errors():
-                rows = await scripts.LIST(
-                    probe._client(),
-                    [user_index_key(probe.prefix, probe.user_id)],
-                    [
-                        conversation_meta_prefix(probe.prefix, probe.user_id),
-                        start,
-                        page,
-                        *_INFO_FIELDS,
-                    ],
-                )
+            keys = [user_index_key(probe.prefix, probe.user_id)]
+            args = [conversation_meta_prefix(probe.prefix, probe.user_id), start, page]
+            rows = await probe._connection.call(
+                lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
+            )
         finally:
             probe._connection.release()
         return [_session_info(row[0], row[1:]) for row in item_codec.decode(rows)]
@@ -392,14 +406,15 @@ class AgentSession(RedisBackedSession):
         Returns:
             The removed item, or None when the conversation holds none.
         """
-        async with self._connection.errors():
-            raw = await shielded(
-                scripts.POP(
-                    self._client(),
-                    self._conversation_keys,
-                    [self._keys.message_prefix, self.conversation_id],
-                )
+        raw = await shielded(
+            self._connection.write(
+                scripts.POP,
+                self._keys.write_records,
+                self._conversation_keys,
+                [self._keys.message_prefix, self.conversation_id],
+                data_ttl_ms=self._ttl_ms,
             )
+        )
         return None if raw is None else item_codec.decode(raw)
 
     async def clear_session(self) -> None:
@@ -549,8 +564,8 @@ class AgentSession(RedisBackedSession):
         Counts every stored item, tool calls and reasoning included; 0 for a conversation
         that does not exist (yet, or any more).
         """
-        async with self._connection.errors():
-            count = await self._client().hget(self._keys.meta, "count")
+        meta = self._keys.meta
+        count = await self._connection.call(lambda client: client.hget(meta, "count"))
         return 0 if count is None else int(count)
 
     def message_count(self) -> int:
@@ -573,8 +588,8 @@ class AgentSession(RedisBackedSession):
                 `message_count`, `title`, `ttl` (seconds, or None), and `created_at`,
                 `updated_at` and `expires_at` (timezone-aware UTC datetimes, or None).
         """
-        async with self._connection.errors():
-            raw = await self._client().hgetall(self._keys.meta)
+        meta_key = self._keys.meta
+        raw = await self._connection.call(lambda client: client.hgetall(meta_key))
         meta = {_text(k): _text(v) for k, v in raw.items()}
         agents = item_codec.decode(meta["agents"]) if "agents" in meta else []
         self._current_agent = meta.get("last_agent")
@@ -608,18 +623,19 @@ class AgentSession(RedisBackedSession):
         user's other conversations and the shared search index are untouched. Writing
         through this object again starts the conversation afresh under the same id.
         """
-        async with self._connection.errors():
-            await shielded(
-                scripts.CLEAR(
-                    self._client(),
-                    self._conversation_keys,
-                    [
-                        self._keys.message_prefix,
-                        self.conversation_id,
-                        conversation_meta_prefix(self.prefix, self.user_id),
-                    ],
-                )
+        await shielded(
+            self._connection.write(
+                scripts.CLEAR,
+                self._keys.write_records,
+                self._conversation_keys,
+                [
+                    self._keys.message_prefix,
+                    self.conversation_id,
+                    conversation_meta_prefix(self.prefix, self.user_id),
+                ],
+                data_ttl_ms=self._ttl_ms,
             )
+        )
         self._current_agent = None
 
     def clear(self) -> None:
@@ -668,13 +684,24 @@ class AgentSession(RedisBackedSession):
             view = item_codec.text_view(item)
             content = item_codec.storable_text(view.content)
             args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
-        client = self._client()
-        async with self._connection.errors():
-            await ensure_message_index(client, self._connection.identity, self.prefix)
-            await shielded(scripts.APPEND(client, self._conversation_keys, args))
+        await shielded(self._store(args))
         if agent:
             self._current_agent = agent
         return len(encoded)
+
+    async def _store(self, args: list[Any]) -> None:
+        """The index check and the append, shielded together from cancellation."""
+        connection = self._connection
+        await connection.call(
+            lambda client: ensure_message_index(client, connection.identity, self.prefix)
+        )
+        await connection.write(
+            scripts.APPEND,
+            self._keys.write_records,
+            self._conversation_keys,
+            args,
+            data_ttl_ms=self._ttl_ms,
+        )
 
     @property
     def _conversation_keys(self) -> list[str]:
@@ -690,25 +717,32 @@ class AgentSession(RedisBackedSession):
         """
         if limit == 0:
             return []
-        width = len(fields)
-        async with self._connection.errors():
-            rows = None
-            if self._connection.sort_patterns_allowed:
-                rows = await self._sort_read(fields, limit)
-            if rows is None:
-                flat = await scripts.READ(
-                    self._client(),
-                    [self._keys.order],
-                    [self._keys.message_prefix, -1 if limit is None else limit, *fields],
-                )
-                rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+        rows = await self._connection.call(lambda client: self._read_once(client, fields, limit))
         return [row for row in rows if row[0] is not None]
 
-    async def _sort_read(self, fields: Sequence[str], limit: int | None) -> list[Any] | None:
+    async def _read_once(
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+    ) -> list[list[Any]]:
+        width = len(fields)
+        rows = None
+        if self._connection.sort_patterns_allowed:
+            rows = await self._sort_read(client, fields, limit)
+        if rows is None:
+            flat = await scripts.READ(
+                client,
+                [self._keys.order],
+                [self._keys.message_prefix, -1 if limit is None else limit, *fields],
+            )
+            rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+        return rows
+
+    async def _sort_read(
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+    ) -> list[Any] | None:
         window = () if limit is None else ("LIMIT", 0, limit, "DESC")
         gets = [a for f in fields for a in ("GET", f"{self._keys.message_pattern}->{f}")]
         try:
-            flat = await self._client().execute_command(  # type: ignore[no-untyped-call]
+            flat = await client.execute_command(  # type: ignore[no-untyped-call]
                 "SORT_RO", self._keys.order, "BY", "nosort", *window, *gets
             )
         except ResponseError as exc:

@@ -1,15 +1,20 @@
-"""Connections to Redis: one shared pool per server and event loop, clear errors."""
+"""Connections to Redis: shared pools, retries, write ids, replica acks and clear errors.
+
+This is the one layer that knows the topology (one server or a Sentinel-managed master),
+retries calls that lost their connection, and gives every write its write id; session code
+only says what to run.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import math
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -17,7 +22,21 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
-from .errors import RedisCommandError, RedisModuleMissingError, RedisUnavailableError
+from . import sentinel
+from .errors import (
+    RedisCommandError,
+    RedisModuleMissingError,
+    RedisUnavailableError,
+    ReplicationTimeoutError,
+    WriteOutcomeUnknownError,
+)
+from .retry import DEFAULT_RETRY_TIMEOUT, Unreachable, validate_retry_timeout, with_retries
+from .write_ids import RECORD_TTL_MS, PendingWrites, fingerprint, new_write_id
+
+if TYPE_CHECKING:
+    from .scripts import LuaScript
+
+T = TypeVar("T")
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
@@ -30,6 +49,25 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredi
     weakref.WeakKeyDictionary()
 )
 _url_users: dict[str, int] = {}
+
+HEALTH_CHECK_SECONDS = 10
+"""A pooled connection idle longer than this is checked with PING before it is used."""
+DEFAULT_WAIT_TIMEOUT = 1.0
+"""Seconds a write waits for `wait_replicas` replicas to acknowledge it."""
+
+
+def validate_durability(wait_replicas: object, wait_timeout: object) -> tuple[int, float]:
+    """`wait_replicas` as a count and `wait_timeout` in seconds, or a ValueError."""
+    if not isinstance(wait_replicas, int) or isinstance(wait_replicas, bool) or wait_replicas < 0:
+        raise ValueError(f"wait_replicas must be a non-negative integer, got {wait_replicas!r}")
+    if (
+        not isinstance(wait_timeout, (int, float))
+        or isinstance(wait_timeout, bool)
+        or not math.isfinite(wait_timeout)
+        or wait_timeout <= 0
+    ):
+        raise ValueError(f"wait_timeout must be a positive number of seconds, got {wait_timeout!r}")
+    return wait_replicas, float(wait_timeout)
 
 
 def resolve_url(redis_url: str | None) -> str:
@@ -56,8 +94,12 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def _describe_client(client: RedisClient) -> str:
-    kwargs = client.connection_pool.connection_kwargs
+def _describe_client(client: RedisClient, twins: list[aioredis.Redis]) -> str:
+    pool = client.connection_pool
+    if sentinel.is_sentinel_pool(pool):
+        address = sentinel.master_address([twin.connection_pool for twin in twins] + [pool])
+        return sentinel.describe(pool, address)  # type: ignore[arg-type]
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}"
     secure = issubclass(
@@ -70,17 +112,15 @@ def _describe_client(client: RedisClient) -> str:
 def _async_twin(client: redis.Redis) -> aioredis.Redis:
     """An asyncio client for the same server and credentials as a synchronous one."""
     pool = client.connection_pool
+    if sentinel.is_sentinel_pool(pool):
+        return sentinel.sentinel_twin(pool)  # type: ignore[arg-type]
     sync_class = pool.connection_class
     async_class: type[aio_connection.AbstractConnection] = aio_connection.Connection
     if issubclass(sync_class, redis.UnixDomainSocketConnection):
         async_class = aio_connection.UnixDomainSocketConnection
     elif issubclass(sync_class, redis.SSLConnection):
         async_class = aio_connection.SSLConnection
-    accepted: set[str] = set()
-    for klass in async_class.__mro__:
-        if "__init__" in vars(klass):
-            accepted |= set(inspect.signature(vars(klass)["__init__"]).parameters)
-    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k in accepted}
+    kwargs = sentinel.async_kwargs(dict(pool.connection_kwargs), async_class)
     return aioredis.Redis(
         connection_pool=aioredis.ConnectionPool(connection_class=async_class, **kwargs)
     )
@@ -91,10 +131,24 @@ class RedisConnection:
 
     redis.asyncio clients belong to the event loop they connect on, so a URL maps to one
     pool per loop. A client passed by the caller is used as it is and never closed here;
-    on another loop it is reached through a twin client with the same settings.
+    on another loop it is reached through a twin client with the same settings (for a
+    Sentinel-managed client, one that asks the same sentinels for the current master).
+
+    Calls that lose their connection are retried until the server has stayed unreachable
+    for `retry_timeout` seconds. Writes carry write ids (see `write_ids`), so a retry is
+    applied once; with `wait_replicas`, each write is followed by `WAIT` in the same round
+    trip.
     """
 
-    def __init__(self, redis_url: str | None = None, redis_client: RedisClient | None = None):
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        redis_client: RedisClient | None = None,
+        *,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    ):
         if redis_client is not None and redis_url is not None:
             raise ValueError("pass either redis_url or redis_client, not both")
         if redis_client is not None and not isinstance(redis_client, (redis.Redis, aioredis.Redis)):
@@ -102,6 +156,12 @@ class RedisConnection:
                 "redis_client must be a redis.Redis or redis.asyncio.Redis instance, "
                 f"got {type(redis_client).__name__}"
             )
+        self.retry_timeout = validate_retry_timeout(retry_timeout)
+        """Seconds a server may stay unreachable before a call fails."""
+        self.wait_replicas, self.wait_timeout = validate_durability(wait_replicas, wait_timeout)
+        self.record_writes = True
+        """Whether writes carry write ids (always, except to measure what they cost)."""
+        self._pending = PendingWrites()
         self._external = redis_client
         self._url = None if redis_client is not None else resolve_url(redis_url)
         self._twins: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
@@ -119,7 +179,7 @@ class RedisConnection:
         if self._url is not None:
             return mask_url(self._url)
         assert self._external is not None
-        return _describe_client(self._external)
+        return _describe_client(self._external, list(self._twins.values()))
 
     @property
     def identity(self) -> str:
@@ -136,7 +196,10 @@ class RedisConnection:
             per_loop = _clients.setdefault(loop, {})
             client = per_loop.get(self._url)
             if client is None:
-                client = aioredis.Redis.from_url(self._url)
+                # Retries are this layer's job: redis-py's own would re-send on top of them.
+                client = aioredis.Redis.from_url(
+                    self._url, retry=None, health_check_interval=HEALTH_CHECK_SECONDS
+                )
                 per_loop[self._url] = client
             return client
 
@@ -149,7 +212,11 @@ class RedisConnection:
         _forget_closed_loops(self._twins)
         twin = self._twins.get(loop)
         if twin is None:
-            if isinstance(external, aioredis.Redis):
+            if isinstance(external, aioredis.Redis) and sentinel.is_sentinel_pool(
+                external.connection_pool
+            ):
+                twin = sentinel.sentinel_twin(external.connection_pool)  # type: ignore[arg-type]
+            elif isinstance(external, aioredis.Redis):
                 twin = aioredis.Redis(
                     connection_pool=aioredis.ConnectionPool(
                         connection_class=external.connection_pool.connection_class,
@@ -206,8 +273,90 @@ class RedisConnection:
             else:
                 _url_users.pop(self._url, None)
 
+    async def call(
+        self,
+        operation: Callable[[aioredis.Redis], Awaitable[T]],
+        capability: str | None = None,
+    ) -> T:
+        """Run a read (or any command safe to repeat), retrying lost connections."""
+        async with self.errors(capability):
+            return await with_retries(
+                lambda: operation(self.client()), self.retry_timeout, self._recover
+            )
+
+    async def write(
+        self,
+        script: LuaScript,
+        records: str,
+        keys: list[str],
+        args: list[Any],
+        capability: str | None = None,
+        *,
+        data_ttl_ms: int | None = None,
+    ) -> Any:
+        """Run a writing script once, however often it has to be sent.
+
+        `records` is the write-record hash in the slot of `keys`; its record of this write
+        lasts five minutes, or `data_ttl_ms` when that is shorter, so that nothing of an
+        expiring conversation outlives it. The write id is new for each call, except that
+        a call repeating one whose outcome stayed unknown (same script, keys and
+        arguments) reuses that call's id.
+        """
+        call = fingerprint(script.sha, keys, args) if self._pending else None
+        write_id = self._pending.id_for(call) if call is not None else new_write_id()
+        full_keys = [records, *keys]
+        record_ms = min(RECORD_TTL_MS, data_ttl_ms) if data_ttl_ms else RECORD_TTL_MS
+        full_args = [write_id if self.record_writes else "", record_ms, *args]
+        try:
+            async with self.errors(capability, writing=True):
+                result = await with_retries(
+                    lambda: self._send(script, full_keys, full_args),
+                    self.retry_timeout,
+                    self._recover,
+                )
+        except (WriteOutcomeUnknownError, ReplicationTimeoutError):
+            self._pending.unsettled(call or fingerprint(script.sha, keys, args), write_id)
+            raise
+        if call is not None:
+            self._pending.settled(call)
+        return result
+
+    async def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
+        client = self.client()
+        if not self.wait_replicas:
+            return await script(client, keys, args)
+        wait_ms = max(1, math.ceil(self.wait_timeout * 1000))
+        for full_source in (False, True):
+            pipe = client.pipeline(transaction=False)
+            if full_source:
+                pipe.eval(script.source, len(keys), *keys, *args)
+            else:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            pipe.execute_command("WAIT", self.wait_replicas, wait_ms)
+            result, acknowledged = await pipe.execute(raise_on_error=False)
+            if isinstance(result, redis_errors.NoScriptError) and not full_source:
+                continue
+            for reply in (result, acknowledged):
+                if isinstance(reply, Exception):
+                    raise reply
+            if int(acknowledged) < self.wait_replicas:
+                raise ReplicationTimeoutError(
+                    self.display_url, int(acknowledged), self.wait_replicas, self.wait_timeout
+                )
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _recover(self, failure: BaseException) -> None:
+        """After a lost connection, drop the pool's idle ones: they are likely dead too."""
+        try:
+            await self.client().connection_pool.disconnect(inuse_connections=False)
+        except Exception:
+            return
+
     @asynccontextmanager
-    async def errors(self, capability: str | None = None) -> AsyncIterator[None]:
+    async def errors(
+        self, capability: str | None = None, *, writing: bool = False
+    ) -> AsyncIterator[None]:
         """Turn redis-py's low-level failures into this package's typed errors.
 
         `capability` names what the commands inside need, for scripts: Redis reports an
@@ -215,6 +364,12 @@ class RedisConnection:
         """
         try:
             yield
+        except Unreachable as exc:
+            reason = f"{exc} (unreachable for {self.retry_timeout:g} s)"
+            if writing and exc.reply_lost:
+                reason = f"{reason}; a write may have been applied"
+                raise WriteOutcomeUnknownError(self.display_url, reason) from None
+            raise RedisUnavailableError(self.display_url, reason) from None
         except redis_errors.AuthenticationError as exc:
             reason = f"authentication failed ({exc})"
             raise RedisUnavailableError(self.display_url, reason) from None

@@ -18,9 +18,10 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
-from .connection import RedisClient
+from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
 from .errors import InvalidItemError
-from .keys import DEFAULT_PREFIX, json_session_key, validate_id
+from .keys import DEFAULT_PREFIX, json_session_key, json_write_records_key, validate_id
+from .retry import DEFAULT_RETRY_TIMEOUT
 
 _ESCAPES = {"%": "%25", '"': "%22", "\\": "%5C"}
 _JSON_CAPABILITY = "JSON data type (RedisJSON module, JSON.* commands)"
@@ -90,6 +91,9 @@ class JSONSession(RedisBackedSession):
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """Name a session; nothing is sent to Redis until the first call.
 
@@ -106,11 +110,20 @@ class JSONSession(RedisBackedSession):
                 one Redis. Must not contain `{` or `}`.
             session_settings: The SDK's `SessionSettings`; its `limit` applies when
                 [`get_items`][redis_openai_agents.JSONSession.get_items] gets none.
+            retry_timeout: Seconds the server may stay unreachable (counted from the
+                first failed attempt) while a call retries, before it raises
+                [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError].
+                Retried writes are applied once; 0 disables retries.
+            wait_replicas: How many replicas must acknowledge each write (`WAIT`, in the
+                same round trip) before it returns; 0 returns once the master applied it.
+            wait_timeout: Seconds a write waits for those acknowledgements before raising
+                [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
         Raises:
             InvalidIdentifierError: The id or the prefix is not allowed.
             InvalidTTLError: `ttl` is not a positive number of seconds.
-            ValueError: Both `redis_url` and `redis_client` were given.
+            ValueError: Both `redis_url` and `redis_client` were given, or a retry or
+                replication setting is out of range.
             TypeError: `redis_client` is not a redis-py client.
         """
         self.session_id = validate_id(session_id, "session_id")
@@ -121,25 +134,35 @@ class JSONSession(RedisBackedSession):
             ttl=ttl,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         self.key = json_session_key(self.prefix, self.session_id)
         """The Redis key of the document, for inspecting it with `JSON.GET`."""
+        self._write_records = json_write_records_key(self.prefix, self.session_id)
 
     def __repr__(self) -> str:
         return f"JSONSession(session_id={self.session_id!r}, redis_url={self.redis_url!r})"
 
     async def _write(self, op: str, *operands: Any) -> Any:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
-        async with self._connection.errors(_JSON_CAPABILITY):
-            return await shielded(
-                scripts.JSON_WRITE(self._client(), [self.key], [op, ttl, *operands])
+        return await shielded(
+            self._connection.write(
+                scripts.JSON_WRITE,
+                self._write_records,
+                [self.key],
+                [op, ttl, *operands],
+                _JSON_CAPABILITY,
+                data_ttl_ms=self._ttl_ms,
             )
+        )
 
     async def _get(self, path: str) -> list[Any]:
-        async with self._connection.errors():
-            raw = await self._client().execute_command(  # type: ignore[no-untyped-call]
-                "JSON.GET", self.key, path
-            )
+        key = self.key
+        raw = await self._connection.call(
+            lambda client: client.execute_command("JSON.GET", key, path)  # type: ignore[no-untyped-call]
+        )
         return [] if raw is None else list(item_codec.decode(raw))
 
     # Key-value data
@@ -188,8 +211,7 @@ class JSONSession(RedisBackedSession):
         To forget only the conversation items, use
         [`clear_session`][redis_openai_agents.JSONSession.clear_session].
         """
-        async with self._connection.errors():
-            await shielded(self._client().unlink(self.key))
+        await self._write("drop")
 
     async def exists(self) -> bool:
         """Whether the document exists.
@@ -197,8 +219,8 @@ class JSONSession(RedisBackedSession):
         False before the first write, after [`clear`][redis_openai_agents.JSONSession.clear]
         and once the document has expired.
         """
-        async with self._connection.errors():
-            return bool(await self._client().exists(self.key))
+        key = self.key
+        return bool(await self._connection.call(lambda client: client.exists(key)))
 
     # The Agents SDK session protocol
 

@@ -101,6 +101,11 @@ class ConversationKeys:
     def message(self, seq: int) -> str:
         return f"{self.message_prefix}{seq}"
 
+    @property
+    def write_records(self) -> str:
+        """Hash of the user's recent write ids and their outcomes, each field expiring."""
+        return f"{self.prefix}:writes:{self._tag}"
+
 
 def user_index_key(prefix: str, user_id: str) -> str:
     return f"{prefix}:user:{hash_tag(user_id)}"
@@ -122,3 +127,8 @@ def message_index_prefix(prefix: str) -> str:
 
 def json_session_key(prefix: str, session_id: str) -> str:
     return f"{prefix}:json:{hash_tag(session_id)}"
+
+
+def json_write_records_key(prefix: str, session_id: str) -> str:
+    """Hash of a JSONSession's recent write ids and their outcomes, each field expiring."""
+    return f"{prefix}:json-writes:{hash_tag(session_id)}"

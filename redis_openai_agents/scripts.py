@@ -17,10 +17,26 @@ def _source(name: str) -> str:
 
 
 class LuaScript:
-    """A script sent by its SHA1, and in full only when the server does not know it yet."""
+    """A script sent by its SHA1, and in full only when the server does not know it yet.
 
-    def __init__(self, *parts: str) -> None:
-        self.source = "\n".join(_source(part) for part in parts)
+    A writing script (`write_once=True`) runs its last part as a function between the
+    write-id prelude and epilogue (`write_once.lua`): it then takes the write-record hash
+    as its first key and a write id and its lifetime as its first two arguments.
+    """
+
+    def __init__(self, *parts: str, write_once: bool = False) -> None:
+        self.write_once = write_once
+        if write_once:
+            *helpers, body = parts
+            sources = [_source(part) for part in helpers]
+            sources += [
+                _source("write_once"),
+                f"local function write()\n{_source(body)}\nend",
+                _source("write_once_end"),
+            ]
+        else:
+            sources = [_source(part) for part in parts]
+        self.source = "\n".join(sources)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
     async def __call__(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
@@ -30,9 +46,9 @@ class LuaScript:
             return await client.eval(self.source, len(keys), *keys, *args)
 
 
-APPEND = LuaScript("ttl", "append")
-POP = LuaScript("ttl", "pop")
+APPEND = LuaScript("ttl", "append", write_once=True)
+POP = LuaScript("ttl", "pop", write_once=True)
 READ = LuaScript("read")
-CLEAR = LuaScript("ttl", "clear")
+CLEAR = LuaScript("ttl", "clear", write_once=True)
 LIST = LuaScript("list")
-JSON_WRITE = LuaScript("json_write")
+JSON_WRITE = LuaScript("json_write", write_once=True)

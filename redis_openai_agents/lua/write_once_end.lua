@@ -1,0 +1,8 @@
+-- The end of every write: run it, then record its outcome under its write id.
+local outcome = write()
+if type(outcome) == 'table' and outcome.err then return outcome end
+if WRITE_ID ~= '' then
+  redis.call('HSET', WRITES, WRITE_ID, cjson.encode({outcome}))
+  redis.call('HPEXPIRE', WRITES, WRITE_TTL, 'FIELDS', 1, WRITE_ID)
+end
+return outcome
