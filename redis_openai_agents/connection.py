@@ -26,6 +26,7 @@ from . import sentinel
 from .errors import (
     RedisCommandError,
     RedisModuleMissingError,
+    RedisOpenAIAgentsError,
     RedisUnavailableError,
     ReplicationTimeoutError,
     WriteOutcomeUnknownError,
@@ -340,6 +341,10 @@ class RedisConnection:
                 if isinstance(reply, Exception):
                     raise reply
             if int(acknowledged) < self.wait_replicas:
+                if await sentinel.master_moved(client.connection_pool):
+                    # A failover demoted this master: send the write again (same write id)
+                    # to the new one rather than report what was acknowledged here.
+                    raise redis_errors.ConnectionError("the master changed in a failover")
                 raise ReplicationTimeoutError(
                     self.display_url, int(acknowledged), self.wait_replicas, self.wait_timeout
                 )
@@ -364,6 +369,8 @@ class RedisConnection:
         """
         try:
             yield
+        except RedisOpenAIAgentsError:
+            raise
         except Unreachable as exc:
             reason = f"{exc} (unreachable for {self.retry_timeout:g} s)"
             if writing and exc.reply_lost:

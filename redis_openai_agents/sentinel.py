@@ -71,6 +71,22 @@ def master_address(pools: list[Any]) -> tuple[str, int] | None:
     return None
 
 
+async def master_moved(pool: object) -> bool:
+    """Whether the sentinels now name another master than the one `pool` connects to.
+
+    When it moved, the pool drops its idle connections, so the next attempt reaches the
+    new master.
+    """
+    if not isinstance(pool, aio_sentinel.SentinelConnectionPool):
+        return False
+    before = pool.master_address
+    try:
+        after = await pool.get_master_address()  # type: ignore[no-untyped-call]
+    except redis.RedisError:
+        return False
+    return before is not None and tuple(after) != tuple(before)
+
+
 def describe(pool: SentinelPool, address: tuple[str, int] | None) -> str:
     db = pool.connection_kwargs.get("db", 0)
     if address is not None:
