@@ -21,7 +21,7 @@ from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
 from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
-from .errors import SessionNotFoundError
+from .errors import InvalidItemError, SessionNotFoundError
 from .index import ensure_message_index
 from .keys import (
     DEFAULT_PREFIX,
@@ -676,8 +676,10 @@ class AgentSession(RedisBackedSession):
             self.user_id,
             self.conversation_id,
             "" if self._ttl_ms is None else self._ttl_ms,
-            agent or "",
-            item_codec.shorten(item_codec.user_text(new_items), _TITLE_WIDTH),
+            _agent_name(agent),
+            item_codec.storable_text(
+                item_codec.shorten(item_codec.user_text(new_items), _TITLE_WIDTH)
+            ),
             len(encoded),
         ]
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
@@ -755,6 +757,17 @@ class AgentSession(RedisBackedSession):
         if limit is not None:
             rows.reverse()
         return rows
+
+
+def _agent_name(agent: str | None) -> str:
+    """An agent name as stored in the metadata, which must read back as given."""
+    if not agent:
+        return ""
+    try:
+        agent.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError):
+        raise InvalidItemError(f"agent name {agent!r} is not valid Unicode text") from None
+    return agent
 
 
 def _refuses_patterns(exc: ResponseError) -> bool:

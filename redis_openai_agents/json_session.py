@@ -52,7 +52,7 @@ def _validate_key(key: object) -> str:
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("JSONSession keys must be valid Unicode text") from None
+        raise TypeError("JSONSession keys must be valid Unicode text") from None
     return key
 
 
