@@ -35,7 +35,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv install test lint format guide notebooks lab docs docs-serve bench redis clean distclean
+.PHONY: help venv install test lint format guide notebooks lab docs docs-serve bench soak redis clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -96,6 +96,10 @@ docs-serve: $(STAMP) ## Serve the documentation on http://127.0.0.1:8000 with li
 
 bench: $(STAMP) ## Benchmarks against Redis: benchmarks/results.md and benchmarks/latency.png
 	$(RUN) $(PYTHON) -m benchmarks $(BENCH_ARGS)
+
+SOAK_ARGS ?=
+soak: $(STAMP) ## Long fault runs (kill -9, CLIENT KILL, frozen server, failover): batches acked/lost/duplicated
+	$(PYTHON) scripts/soak.py $(SOAK_ARGS)
 
 redis: $(STAMP) ## Embedded Redis Stack in the foreground (PORT=6379 to fix the port)
 	$(PYTHON) -m redis_openai_agents.embedded serve $(if $(PORT),--port $(PORT))
