@@ -22,7 +22,7 @@ from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
 from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
 from .errors import InvalidItemError, SessionNotFoundError
-from .index import ensure_message_index
+from .index import check_is_due, ensure_message_index
 from .keys import (
     DEFAULT_PREFIX,
     ConversationKeys,
@@ -61,9 +61,12 @@ class AgentSession(RedisBackedSession):
 
     Any call that reaches Redis raises
     [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError] when the server
-    cannot be reached, and writes raise
+    cannot be reached (after retrying for `retry_timeout` seconds), and writes raise
     [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
-    without the Query Engine.
+    without the Query Engine. Every write is applied at most once however often it is
+    re-sent; see [`WriteOutcomeUnknownError`][redis_openai_agents.WriteOutcomeUnknownError]
+    and, with `wait_replicas`,
+    [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
     Example:
         ```python
@@ -694,9 +697,10 @@ class AgentSession(RedisBackedSession):
     async def _store(self, args: list[Any]) -> None:
         """The index check and the append, shielded together from cancellation."""
         connection = self._connection
-        await connection.call(
-            lambda client: ensure_message_index(client, connection.identity, self.prefix)
-        )
+        if check_is_due(connection.identity, self.prefix):
+            await connection.call(
+                lambda client: ensure_message_index(client, connection.identity, self.prefix)
+            )
         await connection.write(
             scripts.APPEND,
             self._keys.write_records,

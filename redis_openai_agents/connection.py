@@ -305,9 +305,9 @@ class RedisConnection:
         """
         call = fingerprint(script.sha, keys, args) if self._pending else None
         write_id = self._pending.id_for(call) if call is not None else new_write_id()
-        full_keys = [records, *keys]
+        full_keys = [*keys, records]
         record_ms = min(RECORD_TTL_MS, data_ttl_ms) if data_ttl_ms else RECORD_TTL_MS
-        full_args = [write_id if self.record_writes else "", record_ms, *args]
+        full_args = [*args, write_id if self.record_writes else "", record_ms]
         try:
             async with self.errors(capability, writing=True):
                 result = await with_retries(

@@ -59,6 +59,11 @@ def message_index_schema(prefix: str) -> IndexSchema:
     )
 
 
+def check_is_due(server: str, prefix: str) -> bool:
+    """Whether `ensure_message_index` would check the server now (cheap, no I/O)."""
+    return time.monotonic() - _checked_at.get((server, prefix), -RECHECK_SECONDS) >= RECHECK_SECONDS
+
+
 async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str) -> None:
     """Create the index if it is missing, checking at most once a minute per server.
 

@@ -21,7 +21,7 @@ class LuaScript:
 
     A writing script (`write_once=True`) runs its last part as a function between the
     write-id prelude and epilogue (`write_once.lua`): it then takes the write-record hash
-    as its first key and a write id and its lifetime as its first two arguments.
+    as its last key and a write id and its lifetime as its last two arguments.
     """
 
     def __init__(self, *parts: str, write_once: bool = False) -> None:

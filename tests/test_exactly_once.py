@@ -25,9 +25,9 @@ def nested(depth: int) -> Any:
 async def resend(session: AgentSession, script: scripts.LuaScript, args: list[Any], times: int):
     """The same write sent `times` times under one write id, as a retry would."""
     client = session._client()
-    keys = [session._keys.write_records, *session._conversation_keys]
+    keys = [*session._conversation_keys, session._keys.write_records]
     return [
-        await script(client, keys, ["the-write-id", RECORD_TTL_MS, *args]) for _ in range(times)
+        await script(client, keys, [*args, "the-write-id", RECORD_TTL_MS]) for _ in range(times)
     ]
 
 
@@ -93,11 +93,11 @@ async def test_json_writes_re_sent_apply_once(redis_url: str, prefix: str) -> No
     session = JSONSession("j", redis_url, prefix=prefix)
     await session.add_items([{"n": 1}, {"n": 2}])
     client = session._client()
-    keys = [session._write_records, session.key]
+    keys = [session.key, session._write_records]
     for _ in range(3):
-        popped = await scripts.JSON_WRITE(client, keys, ["pop-id", RECORD_TTL_MS, "pop", ""])
+        popped = await scripts.JSON_WRITE(client, keys, ["pop", "", "pop-id", RECORD_TTL_MS])
         assert json.loads(popped) == {"n": 2}
-        await scripts.JSON_WRITE(client, keys, ["append-id", RECORD_TTL_MS, "append", "", "{}"])
+        await scripts.JSON_WRITE(client, keys, ["append", "", "{}", "append-id", RECORD_TTL_MS])
     assert await session.get_items() == [{"n": 1}, {}]
     await session.clear()
     await session.aclose()

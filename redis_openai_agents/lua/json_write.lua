@@ -1,6 +1,7 @@
 -- Every write to a JSONSession document: create it when missing, apply one change,
 -- stamp it and slide its expiry, atomically. A change Redis refuses leaves no document
 -- behind that this call created.
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: document.  ARGV: op, ttl ms ('' keeps the stored ttl), operands...
 --   set <path> <json>   del <path>   append <json>...   pop   clear_items   drop
 local key, op, ttl_arg = KEYS[1], ARGV[1], ARGV[2]

@@ -1,12 +1,15 @@
 -- Write ids: every write carries an id, recorded with its outcome in the conversation's
 -- own slot for a bounded time, so a write re-sent with the same id (by a retry, a proxy or
 -- redis-py) is applied once and answers with its first outcome.
--- KEYS[1]: the write-record hash; the write's own keys follow.
--- ARGV[1]: write id ('' records nothing), ARGV[2]: how long the record lasts (ms); the
--- write's own arguments follow. Both are removed before the write itself runs.
-local WRITES = table.remove(KEYS, 1)
-local WRITE_ID = table.remove(ARGV, 1)
-local WRITE_TTL = table.remove(ARGV, 1)
+-- The last KEY: the write-record hash; the last two ARGV: the write id ('' records
+-- nothing) and how long its record lasts (ms). They are taken off the ends, so the write
+-- itself sees only its own keys and arguments.
+local WRITES = KEYS[#KEYS]
+KEYS[#KEYS] = nil
+local WRITE_TTL = ARGV[#ARGV]
+ARGV[#ARGV] = nil
+local WRITE_ID = ARGV[#ARGV]
+ARGV[#ARGV] = nil
 if WRITE_ID ~= '' then
   local first = redis.call('HGET', WRITES, WRITE_ID)
   if first then
