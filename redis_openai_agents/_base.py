@@ -13,7 +13,8 @@ from agents.memory import SessionSettings
 from agents.memory.session_settings import resolve_session_limit
 
 from ._bridge import run_sync
-from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient, RedisConnection
+from .connection import RedisClient, RedisConnection
+from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidTTLError
 from .keys import DEFAULT_PREFIX, validate_prefix
 from .retry import DEFAULT_RETRY_TIMEOUT

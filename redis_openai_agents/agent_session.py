@@ -20,7 +20,8 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
-from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
+from .connection import RedisClient
+from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidItemError, SessionNotFoundError
 from .index import check_is_due, ensure_message_index
 from .keys import (

@@ -8,7 +8,6 @@ only says what to run.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import threading
 import weakref
@@ -22,7 +21,8 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
-from . import sentinel
+from . import durability, sentinel
+from .durability import DEFAULT_WAIT_TIMEOUT, validate_durability
 from .errors import (
     RedisCommandError,
     RedisModuleMissingError,
@@ -53,22 +53,6 @@ _url_users: dict[str, int] = {}
 
 HEALTH_CHECK_SECONDS = 10
 """A pooled connection idle longer than this is checked with PING before it is used."""
-DEFAULT_WAIT_TIMEOUT = 1.0
-"""Seconds a write waits for `wait_replicas` replicas to acknowledge it."""
-
-
-def validate_durability(wait_replicas: object, wait_timeout: object) -> tuple[int, float]:
-    """`wait_replicas` as a count and `wait_timeout` in seconds, or a ValueError."""
-    if not isinstance(wait_replicas, int) or isinstance(wait_replicas, bool) or wait_replicas < 0:
-        raise ValueError(f"wait_replicas must be a non-negative integer, got {wait_replicas!r}")
-    if (
-        not isinstance(wait_timeout, (int, float))
-        or isinstance(wait_timeout, bool)
-        or not math.isfinite(wait_timeout)
-        or wait_timeout <= 0
-    ):
-        raise ValueError(f"wait_timeout must be a positive number of seconds, got {wait_timeout!r}")
-    return wait_replicas, float(wait_timeout)
 
 
 def resolve_url(redis_url: str | None) -> str:
@@ -326,30 +310,9 @@ class RedisConnection:
         client = self.client()
         if not self.wait_replicas:
             return await script(client, keys, args)
-        wait_ms = max(1, math.ceil(self.wait_timeout * 1000))
-        for full_source in (False, True):
-            pipe = client.pipeline(transaction=False)
-            if full_source:
-                pipe.eval(script.source, len(keys), *keys, *args)
-            else:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-            pipe.execute_command("WAIT", self.wait_replicas, wait_ms)
-            result, acknowledged = await pipe.execute(raise_on_error=False)
-            if isinstance(result, redis_errors.NoScriptError) and not full_source:
-                continue
-            for reply in (result, acknowledged):
-                if isinstance(reply, Exception):
-                    raise reply
-            if int(acknowledged) < self.wait_replicas:
-                if await sentinel.master_moved(client.connection_pool):
-                    # A failover demoted this master: send the write again (same write id)
-                    # to the new one rather than report what was acknowledged here.
-                    raise redis_errors.ConnectionError("the master changed in a failover")
-                raise ReplicationTimeoutError(
-                    self.display_url, int(acknowledged), self.wait_replicas, self.wait_timeout
-                )
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await durability.send_and_wait(
+            client, script, keys, args, self.wait_replicas, self.wait_timeout, self.display_url
+        )
 
     async def _recover(self, failure: BaseException) -> None:
         """After a lost connection, drop the pool's idle ones: they are likely dead too."""

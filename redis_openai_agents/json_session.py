@@ -18,7 +18,8 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
-from .connection import DEFAULT_WAIT_TIMEOUT, RedisClient
+from .connection import RedisClient
+from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidItemError
 from .keys import DEFAULT_PREFIX, json_session_key, json_write_records_key, validate_id
 from .retry import DEFAULT_RETRY_TIMEOUT
