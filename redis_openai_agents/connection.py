@@ -50,6 +50,9 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredi
     weakref.WeakKeyDictionary()
 )
 _url_users: dict[str, int] = {}
+_reached: set[str] = set()
+"""Servers (by `identity`) that answered this process at least once: only calls to them
+retry. A server never reached, a wrong URL most likely, fails at once."""
 
 HEALTH_CHECK_SECONDS = 10
 """A pooled connection idle longer than this is checked with PING before it is used."""
@@ -265,9 +268,11 @@ class RedisConnection:
     ) -> T:
         """Run a read (or any command safe to repeat), retrying lost connections."""
         async with self.errors(capability):
-            return await with_retries(
-                lambda: operation(self.client()), self.retry_timeout, self._recover
+            result = await with_retries(
+                lambda: operation(self.client()), self._retry_bound(), self._recover
             )
+        _reached.add(self.identity)
+        return result
 
     async def write(
         self,
@@ -296,7 +301,7 @@ class RedisConnection:
             async with self.errors(capability, writing=True):
                 result = await with_retries(
                     lambda: self._send(script, full_keys, full_args),
-                    self.retry_timeout,
+                    self._retry_bound(),
                     self._recover,
                 )
         except (WriteOutcomeUnknownError, ReplicationTimeoutError):
@@ -304,7 +309,11 @@ class RedisConnection:
             raise
         if call is not None:
             self._pending.settled(call)
+        _reached.add(self.identity)
         return result
+
+    def _retry_bound(self) -> float:
+        return self.retry_timeout if self.identity in _reached else 0.0
 
     async def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
         client = self.client()
@@ -335,7 +344,7 @@ class RedisConnection:
         except RedisOpenAIAgentsError:
             raise
         except Unreachable as exc:
-            reason = f"{exc} (unreachable for {self.retry_timeout:g} s)"
+            reason = f"{exc} (unreachable for {exc.bound:g} s)" if exc.bound else str(exc)
             if writing and exc.reply_lost:
                 reason = f"{reason}; a write may have been applied"
                 raise WriteOutcomeUnknownError(self.display_url, reason) from None

@@ -29,9 +29,11 @@ _MAX_DELAY = 1.0
 class Unreachable(Exception):
     """Every attempt failed within the bound; `__cause__` is the last failure."""
 
-    def __init__(self, last: BaseException, reply_lost: bool) -> None:
+    def __init__(self, last: BaseException, reply_lost: bool, bound: float) -> None:
         super().__init__(str(last) or type(last).__name__)
         self.last = last
+        self.bound = bound
+        """How long the retries went on, in seconds."""
         self.reply_lost = reply_lost
         """True when a request may have reached the server without its reply coming back."""
 
@@ -107,7 +109,7 @@ async def with_retries(
             if deadline is None:
                 deadline = now + retry_timeout
             if now >= deadline:
-                raise Unreachable(exc, reply_lost) from exc
+                raise Unreachable(exc, reply_lost, retry_timeout) from exc
             if on_failure is not None:
                 await on_failure(exc)
             wait = min(delay * (0.5 + random.random()), max(deadline - now, 0.0))

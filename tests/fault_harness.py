@@ -73,6 +73,8 @@ class Tally:
     acknowledged: set[tuple[int, int]] = field(default_factory=set)
     unacknowledged: set[tuple[int, int]] = field(default_factory=set)
     errors: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+    """The first message of each kind of error the writers saw."""
     lost: int = 0
     duplicated: int = 0
     torn: int = 0
@@ -85,6 +87,7 @@ class Tally:
             f"acknowledged={len(self.acknowledged)} lost={self.lost} "
             f"duplicated={self.duplicated} torn={self.torn} "
             f"unacknowledged={len(self.unacknowledged)} errors={dict(self.errors)}"
+            + "".join(f"\n    {kind}: {text}" for kind, text in self.examples.items())
         )
 
 
@@ -106,6 +109,7 @@ async def write_batches(
                 await session.add_items(items)
             except (RedisUnavailableError, ReplicationTimeoutError) as exc:
                 tally.errors[type(exc).__name__] += 1
+                tally.examples.setdefault(type(exc).__name__, str(exc))
                 await asyncio.sleep(0.05)
                 continue
             tally.acknowledged.add((writer, number))

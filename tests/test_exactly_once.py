@@ -260,3 +260,31 @@ async def test_a_json_session_emptied_by_pops_and_deletes_keeps_its_ttl(
     await session.clear()
     await session.aclose()
     await later.aclose()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"wait_replicas": -1},
+        {"wait_replicas": True},
+        {"wait_timeout": 0},
+        {"wait_timeout": float("nan")},
+        {"retry_timeout": -1},
+        {"retry_timeout": "5"},
+    ],
+)
+def test_retry_and_replication_settings_are_checked(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        AgentSession("c", user_id="u", **options)
+    with pytest.raises(ValueError):
+        JSONSession("j", **options)
+
+
+async def test_a_server_never_reached_fails_at_once(redis_url: str, prefix: str) -> None:
+    from redis_openai_agents import RedisUnavailableError
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(RedisUnavailableError) as never:
+        await AgentSession("c", user_id="u", redis_url="redis://127.0.0.1:1").get_items()
+    assert asyncio.get_running_loop().time() - started < 2
+    assert "unreachable for" not in str(never.value)
