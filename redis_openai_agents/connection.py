@@ -51,8 +51,8 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredi
 )
 _url_users: dict[str, int] = {}
 _reached: set[str] = set()
-"""Servers (by `identity`) that answered this process at least once: only calls to them
-retry. A server never reached, a wrong URL most likely, fails at once."""
+"""Servers (by `identity`) that answered this process at least once. A call to any other
+server that cannot even open a connection fails at once: most likely a wrong URL."""
 
 HEALTH_CHECK_SECONDS = 10
 """A pooled connection idle longer than this is checked with PING before it is used."""
@@ -269,7 +269,10 @@ class RedisConnection:
         """Run a read (or any command safe to repeat), retrying lost connections."""
         async with self.errors(capability):
             result = await with_retries(
-                lambda: operation(self.client()), self._retry_bound(), self._recover
+                lambda: operation(self.client()),
+                self.retry_timeout,
+                self._recover,
+                connecting_fails_at_once=self.identity not in _reached,
             )
         _reached.add(self.identity)
         return result
@@ -301,8 +304,9 @@ class RedisConnection:
             async with self.errors(capability, writing=True):
                 result = await with_retries(
                     lambda: self._send(script, full_keys, full_args),
-                    self._retry_bound(),
+                    self.retry_timeout,
                     self._recover,
+                    connecting_fails_at_once=self.identity not in _reached,
                 )
         except (WriteOutcomeUnknownError, ReplicationTimeoutError):
             self._pending.unsettled(call or fingerprint(script.sha, keys, args), write_id)
@@ -311,9 +315,6 @@ class RedisConnection:
             self._pending.settled(call)
         _reached.add(self.identity)
         return result
-
-    def _retry_bound(self) -> float:
-        return self.retry_timeout if self.identity in _reached else 0.0
 
     async def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
         client = self.client()

@@ -73,13 +73,17 @@ def is_transient(exc: BaseException) -> bool:
     ) or (isinstance(exc, redis_errors.ResponseError) and str(exc).startswith("MASTERDOWN"))
 
 
+def _not_connected(exc: BaseException) -> bool:
+    """A failure to open a connection at all (refused, unknown host, connect timeout)."""
+    text = str(exc)
+    return isinstance(exc, (redis_errors.ConnectionError, redis_errors.TimeoutError)) and (
+        "connecting to" in text or "Connection refused" in text
+    )
+
+
 def _reply_lost(exc: BaseException) -> bool:
     """Whether the request may have been sent and applied without an answer."""
-    if (
-        isinstance(exc, redis_errors.ConnectionError)
-        and "Error " in str(exc)
-        and ("connecting" in str(exc) or "Connection refused" in str(exc))
-    ):
+    if _not_connected(exc):
         return False
     return not isinstance(exc, (redis_errors.ReadOnlyError, redis_errors.BusyLoadingError))
 
@@ -88,8 +92,13 @@ async def with_retries(
     attempt: Callable[[], Awaitable[T]],
     retry_timeout: float,
     on_failure: Callable[[BaseException], Awaitable[None]] | None = None,
+    *,
+    connecting_fails_at_once: bool = False,
 ) -> T:
     """Run `attempt` until it succeeds, a non-transient error, or the bound runs out.
+
+    With `connecting_fails_at_once`, a connection that cannot even be opened ends the
+    call at once: for a server never reached, that is most likely a wrong URL.
 
     Raises:
         Unreachable: The server stayed unreachable for `retry_timeout` seconds.
@@ -105,6 +114,8 @@ async def with_retries(
             if not is_transient(exc):
                 raise
             reply_lost = reply_lost or _reply_lost(exc)
+            if connecting_fails_at_once and deadline is None and _not_connected(exc):
+                raise Unreachable(exc, reply_lost, 0.0) from exc
             now = loop.time()
             if deadline is None:
                 deadline = now + retry_timeout
