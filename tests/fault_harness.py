@@ -238,6 +238,14 @@ def _binary_and_env(started: EmbeddedRedis) -> tuple[str, dict[str, str]]:
     return exe, env
 
 
+def _die_with_parent() -> None:
+    """In the child: the kernel kills the sentinel if the process that started it dies."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _free_port() -> int:
     import socket
 
@@ -267,6 +275,7 @@ def sentinel_setup() -> Iterator[SentinelSetup]:
             stdout=(workdir / "sentinel.log").open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         setup = SentinelSetup(master, replica, port, process, service)
         try:
