@@ -156,6 +156,10 @@ async def run_writers(
         asyncio.ensure_future(write_batches(s, n, batches, tally, pause=pause))
         for n, s in enumerate(sessions)
     ]
+    # The fault hits running clients: every writer has had a batch acknowledged.
+    deadline = time.monotonic() + 30
+    while len({w for w, _ in tally.acknowledged}) < len(sessions) and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
     await fault()
     tally.writing_through_fault = not all(w.done() for w in writers)
     await asyncio.gather(*writers)
