@@ -69,6 +69,7 @@ async def test_a_re_sent_append_is_stored_once(redis_url: str, prefix: str, r: r
     records = session._keys.write_records
     ttls = r.execute_command("HPTTL", records, "FIELDS", 1, "the-write-id")
     assert 0 < ttls[0] <= RECORD_TTL_MS
+    assert 0 < r.pttl(records) <= RECORD_TTL_MS
     await session.aclose()
 
 

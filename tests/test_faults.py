@@ -100,16 +100,16 @@ async def test_client_kill_and_idle_timeouts_are_recovered_without_errors() -> N
                 await asyncio.sleep(0.1)
                 admin.client_kill_filter(_type="normal")
 
-        tally = await run_writers(sessions, 10, fault, pause=0.01)
+        tally = await run_writers(sessions, 30, fault, pause=0.02)
         print("CLIENT KILL x5:", tally.figures())
         assert tally.writing_through_fault
-        assert len(tally.acknowledged) == 32 * 10
+        assert len(tally.acknowledged) == 32 * 30
         assert (tally.lost, tally.duplicated, tally.torn) == (0, 0, 0)
         assert sum(tally.errors.values()) == 0
 
         admin.config_set("timeout", 1)
         await asyncio.sleep(2.2)  # the server closes every idle connection
-        assert await asyncio.gather(*(s.amessage_count() for s in sessions)) == [33] * 32
+        assert await asyncio.gather(*(s.amessage_count() for s in sessions)) == [93] * 32
         await close_all(sessions)
         admin.close()
 
