@@ -316,11 +316,11 @@ class RedisConnection:
         _reached.add(self.identity)
         return result
 
-    async def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
+    def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Awaitable[Any]:
         client = self.client()
         if not self.wait_replicas:
-            return await script(client, keys, args)
-        return await durability.send_and_wait(
+            return script(client, keys, args)
+        return durability.send_and_wait(
             client, script, keys, args, self.wait_replicas, self.wait_timeout, self.display_url
         )
 

@@ -14,8 +14,8 @@ it under that id, so the caller's own retry is deduplicated too.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +26,8 @@ _MAX_PENDING = 1024
 
 
 def new_write_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits: unique without coordination."""
+    return os.urandom(16).hex()
 
 
 def fingerprint(script_sha: str, keys: Sequence[str], args: Sequence[Any]) -> str:

@@ -11,12 +11,14 @@ ARGV[#ARGV] = nil
 local WRITE_ID = ARGV[#ARGV]
 ARGV[#ARGV] = nil
 if WRITE_ID ~= '' then
+  -- Records need hash-field expiry: refuse older servers before anything is written.
+  if redis.REDIS_VERSION_NUM < 0x070400 then
+    return redis.error_reply('ERR write ids need Redis 7.4 or later (hash-field expiry)')
+  end
   local first = redis.call('HGET', WRITES, WRITE_ID)
   if first then
     local outcome = cjson.decode(first)[1]
     if outcome == nil then return false end
     return outcome
   end
-  -- Refuses on servers without hash-field expiry (Redis < 7.4) before anything is written.
-  redis.call('HPEXPIRE', WRITES, WRITE_TTL, 'FIELDS', 1, WRITE_ID)
 end
