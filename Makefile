@@ -43,7 +43,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench peer-tests redis clean distclean
+.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench peer-tests soak redis clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -120,6 +120,10 @@ bench: $(STAMP) ## Benchmarks against Redis: benchmarks/results.md and benchmark
 
 peer-tests: $(STAMP) ## The Agents SDK's own session test suites, run against both session types
 	$(RUN) $(PYTHON) scripts/peer_suites.py
+
+SOAK_ARGS ?=
+soak: $(STAMP) ## Long fault runs (kill -9, CLIENT KILL, frozen server, failover): batches acked/lost/duplicated
+	$(PYTHON) scripts/soak.py $(SOAK_ARGS)
 
 redis: $(STAMP) ## Embedded Redis 8 in the foreground (PORT=6379 fixes the port, SERVER=stack)
 	$(PYTHON) -m redis_openai_agents.embedded serve $(SERVER_ARG) $(if $(PORT),--port $(PORT))

@@ -24,7 +24,7 @@ from .stats import median
 from .workloads import Bench
 
 HERE = Path(__file__).resolve().parent
-PHASES = ("sizes", "roundtrips", "concurrency", "listing")
+PHASES = ("sizes", "roundtrips", "concurrency", "listing", "durability")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -134,6 +134,7 @@ async def run(
             "roundtrips": ("round trips", bench.run_round_trips),
             "concurrency": ("concurrent conversations", bench.run_concurrency),
             "listing": ("list_sessions", bench.run_listing),
+            "durability": ("write ids and wait_replicas", bench.run_durability),
         }
         for phase in PHASES:
             if phase not in phases:

@@ -220,6 +220,39 @@ def _baseline_lines(results: Results) -> list[str]:
     ]
 
 
+def durability_lines(results: Results) -> list[str]:
+    if not results.durability:
+        return []
+    rows = []
+    for kind, cases in results.durability.items():
+        base = next(iter(cases.values()))
+        for case, series in cases.items():
+            extra = series.median - base.median
+            rows.append(
+                [
+                    kind,
+                    case,
+                    fmt_ms(series.median),
+                    fmt_ms(series.p99),
+                    fmt_ratio(ratio(series, base)),
+                    "" if series is base else f"{extra * 1e6:+,.0f}",
+                ]
+            )
+    return [
+        "### What exactly-once costs (append a 4-item turn to a 100-item conversation)",
+        "",
+        "Write ids (recorded with each write's outcome in the conversation's slot for five "
+        "minutes) make re-sent writes apply once; `wait_replicas=1` adds `WAIT` to the same "
+        "round trip, against a loopback replica started for this phase. The first row of each "
+        "type switches the record off, for comparison only.",
+        "",
+        *_table(
+            ["Session", "Case", "median ms", "p99 ms", "ratio to no write ids", "median Δ µs"],
+            rows,
+        ),
+    ]
+
+
 def render(
     results: Results,
     checks: Sequence[Check],
@@ -265,6 +298,7 @@ def render(
     lines += latency_lines(results)
     lines += concurrency_lines(results, config)
     lines += listing_lines(results)
+    lines += durability_lines(results)
     lines += memory_lines(results, items)
     lines += round_trip_lines(results)
     lines += cost_lines(results, ping)

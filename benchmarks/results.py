@@ -109,6 +109,8 @@ class Results:
     memory: dict[str, Memory] = field(default_factory=dict)
     round_trips: dict[str, dict[str, RoundTrips]] = field(default_factory=dict)
     costs: dict[str, dict[str, Cost]] = field(default_factory=dict)
+    durability: dict[str, dict[str, Series]] = field(default_factory=dict)
+    """Append latency per session type: without write ids, with them, with wait_replicas=1."""
     cost_size: int = 0
     server_baseline: list[Baseline] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)

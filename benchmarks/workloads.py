@@ -17,6 +17,7 @@ from agents.extensions.memory import RedisSession
 from redis_openai_agents import AgentSession
 
 from . import backends as bk
+from . import durability
 from .config import BenchConfig
 from .items import Item, ItemFactory
 from .redisinfo import Admin
@@ -279,6 +280,14 @@ class Bench:
                 server = Admin.delta(before, after).cpu_seconds if backend.in_redis else 0.0
                 costs[workload] = Cost(wall / n, cpu / n, server / n)
             self.results.costs[backend.name] = costs
+
+    # What write ids and replica acknowledgements cost
+
+    async def run_durability(self) -> None:
+        cfg = self.config
+        self.results.durability = await durability.measure(
+            self.url, self.prefix("dur"), self.items, cfg.repeat, max(cfg.max_ops, 5)
+        )
 
     # Workload 7: round trips, counted by the server
 

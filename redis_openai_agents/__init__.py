@@ -15,8 +15,10 @@ from .errors import (
     RedisModuleMissingError,
     RedisOpenAIAgentsError,
     RedisUnavailableError,
+    ReplicationTimeoutError,
     SessionNotFoundError,
     TransferSourceError,
+    WriteOutcomeUnknownError,
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
@@ -40,9 +42,11 @@ __all__ = [
     "RedisModuleMissingError",
     "RedisOpenAIAgentsError",
     "RedisUnavailableError",
+    "ReplicationTimeoutError",
     "SessionInfo",
     "SessionNotFoundError",
     "TransferSourceError",
+    "WriteOutcomeUnknownError",
     "aerase_user",
     "erase_user",
 ]

@@ -15,8 +15,10 @@ from agents.memory.session_settings import coerce_session_settings, resolve_sess
 
 from ._bridge import run_sync
 from .connection import RedisClient, RedisConnection
+from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidTTLError, RedisUnavailableError
 from .keys import DEFAULT_PREFIX, validate_prefix
+from .retry import DEFAULT_RETRY_TIMEOUT
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="RedisBackedSession")
@@ -106,12 +108,21 @@ class RedisBackedSession:
         ttl: TTL | None,
         prefix: str,
         session_settings: SessionSettings | dict[str, Any] | None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         self._ttl_ms = validate_ttl(ttl)
         self.prefix = validate_prefix(prefix if prefix is not None else DEFAULT_PREFIX)
         """First part of every key this session writes."""
         self.session_settings = settings_of(session_settings)
-        self._connection = RedisConnection(redis_url, redis_client)
+        self._connection = RedisConnection(
+            redis_url,
+            redis_client,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
+        )
 
     @property
     def ttl(self) -> float | None:

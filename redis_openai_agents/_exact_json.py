@@ -15,8 +15,6 @@ from typing import Any
 from . import items as item_codec
 
 WRAPPER_KEY = "__exact_json__"
-MAX_DEPTH = 128
-"""RedisJSON's nesting limit: deeper values are refused before anything is sent."""
 _INT64 = (-(2**63), 2**63 - 1)
 _SAFE_RANGE = (1e-7, 1e15)
 
@@ -51,22 +49,14 @@ def _survives(value: Any) -> bool:
     return True
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, Mapping):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, (list, tuple)):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
 def encode(value: Any) -> str:
     """JSON text to store: the value itself, or its exact text in a wrapper object.
 
     Raises:
-        ValueError: The value nests deeper than RedisJSON accepts.
+        TypeError: The value is not JSON, or has a key that is not a string.
+        ValueError: The value nests deeper than `items.MAX_DEPTH`, holds NaN or infinity,
+            or a string that would not read back unchanged.
     """
-    if _depth(value) > MAX_DEPTH:
-        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
     text = item_codec.dumps(value)
     if _survives(item_codec.decode(text)):
         return text

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import redis.asyncio as aioredis
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 from redis.exceptions import NoPermissionError, ResponseError
@@ -21,8 +22,9 @@ from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
 from .connection import RedisClient
-from .errors import SessionNotFoundError
-from .index import ensure_message_index
+from .durability import DEFAULT_WAIT_TIMEOUT
+from .errors import InvalidItemError, SessionNotFoundError
+from .index import check_is_due, ensure_message_index
 from .keys import (
     DEFAULT_PREFIX,
     ConversationKeys,
@@ -31,6 +33,7 @@ from .keys import (
     user_index_key,
     validate_id,
 )
+from .retry import DEFAULT_RETRY_TIMEOUT
 from .session_info import SessionInfo, from_epoch
 
 _INFO_FIELDS = (
@@ -61,9 +64,12 @@ class AgentSession(RedisBackedSession):
 
     Any call that reaches Redis raises
     [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError] when the server
-    cannot be reached, and writes raise
+    cannot be reached (after retrying for `retry_timeout` seconds), and writes raise
     [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
-    without the Query Engine.
+    without the Query Engine. Every write is applied at most once however often it is
+    re-sent; see [`WriteOutcomeUnknownError`][redis_openai_agents.WriteOutcomeUnknownError]
+    and, with `wait_replicas`,
+    [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
     Example:
         ```python
@@ -91,6 +97,9 @@ class AgentSession(RedisBackedSession):
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """Name a conversation; nothing is sent to Redis until the first call.
 
@@ -118,11 +127,20 @@ class AgentSession(RedisBackedSession):
                 would move the Cluster hash tag.
             session_settings: The SDK's `SessionSettings`; its `limit` applies when
                 [`get_items`][redis_openai_agents.AgentSession.get_items] gets none.
+            retry_timeout: Seconds the server may stay unreachable (counted from the
+                first failed attempt) while a call retries, before it raises
+                [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError].
+                Retried writes are applied once; 0 disables retries.
+            wait_replicas: How many replicas must acknowledge each write (`WAIT`, in the
+                same round trip) before it returns; 0 returns once the master applied it.
+            wait_timeout: Seconds a write waits for those acknowledgements before raising
+                [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
         Raises:
             InvalidIdentifierError: An id or the prefix is not allowed.
             InvalidTTLError: `ttl` is not a positive number of seconds.
-            ValueError: Both `redis_url` and `redis_client` were given.
+            ValueError: Both `redis_url` and `redis_client` were given, or a retry or
+                replication setting is out of range.
             TypeError: `redis_client` is not a redis-py client.
         """
         self.conversation_id = validate_id(conversation_id, "conversation_id")
@@ -135,6 +153,9 @@ class AgentSession(RedisBackedSession):
             ttl=ttl,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         self._keys = ConversationKeys(self.prefix, self.user_id, self.conversation_id)
         self._entry_prefix = self._keys.message_prefix[len(message_index_prefix(self.prefix)) + 1 :]
@@ -166,7 +187,10 @@ class AgentSession(RedisBackedSession):
         conversation_id: str | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> AgentSession:
         """Start a conversation and record it in the user's list straight away.
 
@@ -179,6 +203,9 @@ class AgentSession(RedisBackedSession):
             redis_client: A redis-py client to use instead of a URL, as for the constructor.
             prefix: The key prefix, as for the constructor.
             session_settings: The SDK's `SessionSettings`, as for the constructor.
+            retry_timeout: Seconds the server may stay unreachable, as for the constructor.
+            wait_replicas: Replicas that must acknowledge each write, as for the constructor.
+            wait_timeout: Seconds a write waits for them, as for the constructor.
 
         Returns:
             The session, already listed by
@@ -192,6 +219,9 @@ class AgentSession(RedisBackedSession):
             redis_client=redis_client,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         try:
             await session._append([])
@@ -210,7 +240,10 @@ class AgentSession(RedisBackedSession):
         conversation_id: str | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> AgentSession:
         """Blocking version of [`acreate`][redis_openai_agents.AgentSession.acreate].
 
@@ -226,6 +259,9 @@ class AgentSession(RedisBackedSession):
                 redis_client=redis_client,
                 prefix=prefix,
                 session_settings=session_settings,
+                retry_timeout=retry_timeout,
+                wait_replicas=wait_replicas,
+                wait_timeout=wait_timeout,
             )
         )
 
@@ -239,7 +275,10 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> AgentSession:
         """Open an existing conversation of this user.
 
@@ -255,6 +294,9 @@ class AgentSession(RedisBackedSession):
             redis_client: A redis-py client to use instead of a URL, as for the constructor.
             prefix: The key prefix the conversation was created with.
             session_settings: The SDK's `SessionSettings`, as for the constructor.
+            retry_timeout: Seconds the server may stay unreachable, as for the constructor.
+            wait_replicas: Replicas that must acknowledge each write, as for the constructor.
+            wait_timeout: Seconds a write waits for them, as for the constructor.
 
         Returns:
             The session, with [`current_agent`][redis_openai_agents.AgentSession.current_agent]
@@ -272,10 +314,15 @@ class AgentSession(RedisBackedSession):
             redis_client=redis_client,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         try:
-            async with session._connection.errors():
-                agent = await session._client().hmget(session._keys.meta, ["user_id", "last_agent"])
+            meta = session._keys.meta
+            agent = await session._connection.call(
+                lambda client: client.hmget(meta, ["user_id", "last_agent"])
+            )
         except BaseException:
             await session.aclose()
             raise
@@ -295,7 +342,10 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> AgentSession:
         """Blocking version of [`aload`][redis_openai_agents.AgentSession.aload].
 
@@ -311,6 +361,9 @@ class AgentSession(RedisBackedSession):
                 redis_client=redis_client,
                 prefix=prefix,
                 session_settings=session_settings,
+                retry_timeout=retry_timeout,
+                wait_replicas=wait_replicas,
+                wait_timeout=wait_timeout,
             )
         )
 
@@ -354,17 +407,11 @@ class AgentSession(RedisBackedSession):
         try:
             if not page:
                 return []
-            async with probe._connection.errors():
-                rows = await scripts.LIST(
-                    probe._client(),
-                    [user_index_key(probe.prefix, probe.user_id)],
-                    [
-                        conversation_meta_prefix(probe.prefix, probe.user_id),
-                        start,
-                        page,
-                        *_INFO_FIELDS,
-                    ],
-                )
+            keys = [user_index_key(probe.prefix, probe.user_id)]
+            args = [conversation_meta_prefix(probe.prefix, probe.user_id), start, page]
+            rows = await probe._connection.call(
+                lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
+            )
         finally:
             probe._connection.release()
         return [_session_info(row[0], row[1:]) for row in item_codec.decode(rows)]
@@ -402,7 +449,10 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> list[AgentSession]:
         """One page of the user's conversations as sessions, most recently updated first.
 
@@ -416,6 +466,9 @@ class AgentSession(RedisBackedSession):
             redis_client: A redis-py client to use instead of a URL, as for the constructor.
             prefix: The key prefix the conversations were created with.
             session_settings: The SDK's `SessionSettings` for the returned sessions.
+            retry_timeout: Seconds the server may stay unreachable, as for the constructor.
+            wait_replicas: Replicas that must acknowledge each write, as for the constructor.
+            wait_timeout: Seconds a write waits for them, as for the constructor.
 
         Returns:
             Sessions ready to use, without another round trip each.
@@ -432,6 +485,9 @@ class AgentSession(RedisBackedSession):
                 redis_client=redis_client,
                 prefix=prefix,
                 session_settings=session_settings,
+                retry_timeout=retry_timeout,
+                wait_replicas=wait_replicas,
+                wait_timeout=wait_timeout,
             )
             for info in infos
         ]
@@ -447,7 +503,10 @@ class AgentSession(RedisBackedSession):
         ttl: TTL | None = None,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> list[AgentSession]:
         """Blocking version of `alist_conversations`.
 
@@ -464,6 +523,9 @@ class AgentSession(RedisBackedSession):
                 redis_client=redis_client,
                 prefix=prefix,
                 session_settings=session_settings,
+                retry_timeout=retry_timeout,
+                wait_replicas=wait_replicas,
+                wait_timeout=wait_timeout,
             )
         )
 
@@ -504,14 +566,15 @@ class AgentSession(RedisBackedSession):
         Returns:
             The removed item, or None when the conversation holds none.
         """
-        async with self._connection.errors():
-            raw = await shielded(
-                scripts.POP(
-                    self._client(),
-                    self._conversation_keys,
-                    [self._keys.message_prefix, self.conversation_id],
-                )
+        raw = await shielded(
+            self._connection.write(
+                scripts.POP,
+                self._keys.write_records,
+                self._conversation_keys,
+                [self._keys.message_prefix, self.conversation_id],
+                data_ttl_ms=self._ttl_ms,
             )
+        )
         return None if raw is None else item_codec.decode(raw)
 
     async def clear_session(self) -> None:
@@ -661,8 +724,8 @@ class AgentSession(RedisBackedSession):
         Counts every stored item, tool calls and reasoning included; 0 for a conversation
         that does not exist (yet, or any more).
         """
-        async with self._connection.errors():
-            count = await self._client().hget(self._keys.meta, "count")
+        meta = self._keys.meta
+        count = await self._connection.call(lambda client: client.hget(meta, "count"))
         return 0 if count is None else int(count)
 
     def message_count(self) -> int:
@@ -700,8 +763,8 @@ class AgentSession(RedisBackedSession):
                 `message_count`, `title`, `ttl` (seconds, or None), and `created_at`,
                 `updated_at` and `expires_at` (timezone-aware UTC datetimes, or None).
         """
-        async with self._connection.errors():
-            raw = await self._client().hgetall(self._keys.meta)
+        meta_key = self._keys.meta
+        raw = await self._connection.call(lambda client: client.hgetall(meta_key))
         meta = {_text(k): _text(v) for k, v in raw.items()}
         agents = item_codec.decode(meta["agents"]) if "agents" in meta else []
         self._current_agent = meta.get("last_agent")
@@ -735,18 +798,19 @@ class AgentSession(RedisBackedSession):
         user's other conversations and the shared search index are untouched. Writing
         through this object again starts the conversation afresh under the same id.
         """
-        async with self._connection.errors():
-            await shielded(
-                scripts.CLEAR(
-                    self._client(),
-                    self._conversation_keys,
-                    [
-                        self._keys.message_prefix,
-                        self.conversation_id,
-                        conversation_meta_prefix(self.prefix, self.user_id),
-                    ],
-                )
+        await shielded(
+            self._connection.write(
+                scripts.CLEAR,
+                self._keys.write_records,
+                self._conversation_keys,
+                [
+                    self._keys.message_prefix,
+                    self.conversation_id,
+                    conversation_meta_prefix(self.prefix, self.user_id),
+                ],
+                data_ttl_ms=self._ttl_ms,
             )
+        )
         self._current_agent = None
 
     def clear(self) -> None:
@@ -787,21 +851,35 @@ class AgentSession(RedisBackedSession):
             self.user_id,
             self.conversation_id,
             "" if self._ttl_ms is None else self._ttl_ms,
-            agent or "",
-            item_codec.shorten(item_codec.user_text(new_items), _TITLE_WIDTH),
+            _agent_name(agent),
+            item_codec.storable_text(
+                item_codec.shorten(item_codec.user_text(new_items), _TITLE_WIDTH)
+            ),
             len(encoded),
         ]
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
             view = item_codec.text_view(item)
             content = item_codec.storable_text(view.content)
             args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
-        client = self._client()
-        async with self._connection.errors():
-            await ensure_message_index(client, self._connection.identity, self.prefix)
-            await shielded(scripts.APPEND(client, self._conversation_keys, args))
+        await shielded(self._store(args))
         if agent:
             self._current_agent = agent
         return len(encoded)
+
+    async def _store(self, args: list[Any]) -> None:
+        """The index check and the append, shielded together from cancellation."""
+        connection = self._connection
+        if check_is_due(connection.identity, self.prefix):
+            await connection.call(
+                lambda client: ensure_message_index(client, connection.identity, self.prefix)
+            )
+        await connection.write(
+            scripts.APPEND,
+            self._keys.write_records,
+            self._conversation_keys,
+            args,
+            data_ttl_ms=self._ttl_ms,
+        )
 
     @property
     def _conversation_keys(self) -> list[str]:
@@ -819,7 +897,9 @@ class AgentSession(RedisBackedSession):
             return []
         pause = 0.01
         for _ in range(_HOLE_RETRIES):
-            rows = await self._read_once(fields, limit)
+            rows = await self._connection.call(
+                lambda client: self._read_once(client, fields, limit)
+            )
             if all(row[0] is not None for row in rows):
                 return rows
             # An item listed but not found is gone, or (on a cluster) in a slot being
@@ -828,26 +908,29 @@ class AgentSession(RedisBackedSession):
             pause = min(pause * 2, 0.2)
         return [row for row in rows if row[0] is not None]
 
-    async def _read_once(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
+    async def _read_once(
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+    ) -> list[list[Any]]:
         width = len(fields)
-        async with self._connection.errors():
-            rows = None
-            if self._connection.sort_patterns_allowed:
-                rows = await self._sort_read(fields, limit)
-            if rows is None:
-                flat = await scripts.READ(
-                    self._client(),
-                    [self._keys.order],
-                    [self._keys.message_prefix, -1 if limit is None else limit, *fields],
-                )
-                rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+        rows = None
+        if self._connection.sort_patterns_allowed:
+            rows = await self._sort_read(client, fields, limit)
+        if rows is None:
+            flat = await scripts.READ(
+                client,
+                [self._keys.order],
+                [self._keys.message_prefix, -1 if limit is None else limit, *fields],
+            )
+            rows = [flat[i : i + width] for i in range(0, len(flat), width)]
         return rows
 
-    async def _sort_read(self, fields: Sequence[str], limit: int | None) -> list[Any] | None:
+    async def _sort_read(
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+    ) -> list[Any] | None:
         window = () if limit is None else ("LIMIT", 0, limit, "DESC")
         gets = [a for f in fields for a in ("GET", f"{self._keys.message_pattern}->{f}")]
         try:
-            flat = await self._client().execute_command(  # type: ignore[no-untyped-call]
+            flat = await client.execute_command(  # type: ignore[no-untyped-call]
                 "SORT_RO", self._keys.order, "BY", "nosort", *window, *gets
             )
         except ResponseError as exc:
@@ -860,6 +943,17 @@ class AgentSession(RedisBackedSession):
         if limit is not None:
             rows.reverse()
         return rows
+
+
+def _agent_name(agent: str | None) -> str:
+    """An agent name as stored in the metadata, which must read back as given."""
+    if not agent:
+        return ""
+    try:
+        agent.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError):
+        raise InvalidItemError(f"agent name {agent!r} is not valid Unicode text") from None
+    return agent
 
 
 def _refuses_patterns(exc: ResponseError) -> bool:

@@ -1,15 +1,19 @@
-"""Connections to Redis: one shared pool per server and event loop, clear errors."""
+"""Connections to Redis: shared pools, retries, write ids, replica acks and clear errors.
+
+This is the one layer that knows the topology (one server or a Sentinel-managed master),
+retries calls that lost their connection, and gives every write its write id; session code
+only says what to run.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -18,14 +22,25 @@ import redis.asyncio.cluster as aiocluster
 import redis.asyncio.connection as aio_connection
 import redis.exceptions as redis_errors
 
-from . import topology
+from . import durability, sentinel, topology
 from ._diagnose import checked_url, credentials_hint, unavailable_reason
+from .durability import DEFAULT_WAIT_TIMEOUT, validate_durability
 from .errors import (
     RedisAuthenticationError,
     RedisCommandError,
     RedisModuleMissingError,
+    RedisOpenAIAgentsError,
     RedisUnavailableError,
+    ReplicationTimeoutError,
+    WriteOutcomeUnknownError,
 )
+from .retry import DEFAULT_RETRY_TIMEOUT, Unreachable, validate_retry_timeout, with_retries
+from .write_ids import RECORD_TTL_MS, PendingWrites, fingerprint, new_write_id
+
+if TYPE_CHECKING:
+    from .scripts import LuaScript
+
+T = TypeVar("T")
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
@@ -39,6 +54,12 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, topolog
     weakref.WeakKeyDictionary()
 )
 _url_users: dict[str, int] = {}
+_reached: set[str] = set()
+"""Servers (by `identity`) that answered this process at least once. A call to any other
+server that cannot even open a connection fails at once: most likely a wrong URL."""
+
+HEALTH_CHECK_SECONDS = 10
+"""A pooled connection idle longer than this is checked with PING before it is used."""
 
 
 def resolve_url(redis_url: str | None) -> str:
@@ -75,10 +96,15 @@ def _has_password(client: RedisClient | None) -> bool:
     return bool(client.connection_pool.connection_kwargs.get("password"))
 
 
-def _describe_client(client: RedisClient) -> str:
+def _describe_client(client: RedisClient, twins: list[topology.AsyncClient]) -> str:
     if isinstance(client, topology.CLUSTER_CLIENT_TYPES):
         return topology.describe(client)
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if sentinel.is_sentinel_pool(pool):
+        pools = [t.connection_pool for t in twins if isinstance(t, aioredis.Redis)]
+        address = sentinel.master_address([*pools, pool])
+        return sentinel.describe(pool, address)  # type: ignore[arg-type]
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}"
     secure = issubclass(
@@ -91,17 +117,15 @@ def _describe_client(client: RedisClient) -> str:
 def _async_twin(client: redis.Redis) -> aioredis.Redis:
     """An asyncio client for the same server and credentials as a synchronous one."""
     pool = client.connection_pool
+    if sentinel.is_sentinel_pool(pool):
+        return sentinel.sentinel_twin(pool)  # type: ignore[arg-type]
     sync_class = pool.connection_class
     async_class: type[aio_connection.AbstractConnection] = aio_connection.Connection
     if issubclass(sync_class, redis.UnixDomainSocketConnection):
         async_class = aio_connection.UnixDomainSocketConnection
     elif issubclass(sync_class, redis.SSLConnection):
         async_class = aio_connection.SSLConnection
-    accepted: set[str] = set()
-    for klass in async_class.__mro__:
-        if "__init__" in vars(klass):
-            accepted |= set(inspect.signature(vars(klass)["__init__"]).parameters)
-    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k in accepted}
+    kwargs = sentinel.async_kwargs(dict(pool.connection_kwargs), async_class)
     return aioredis.Redis(
         connection_pool=aioredis.ConnectionPool(connection_class=async_class, **kwargs)
     )
@@ -112,10 +136,24 @@ class RedisConnection:
 
     redis.asyncio clients belong to the event loop they connect on, so a URL maps to one
     pool per loop. A client passed by the caller is used as it is and never closed here;
-    on another loop it is reached through a twin client with the same settings.
+    on another loop it is reached through a twin client with the same settings (for a
+    Sentinel-managed client, one that asks the same sentinels for the current master).
+
+    Calls that lose their connection are retried until the server has stayed unreachable
+    for `retry_timeout` seconds. Writes carry write ids (see `write_ids`), so a retry is
+    applied once; with `wait_replicas`, each write is followed by `WAIT` in the same round
+    trip.
     """
 
-    def __init__(self, redis_url: str | None = None, redis_client: RedisClient | None = None):
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        redis_client: RedisClient | None = None,
+        *,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    ):
         if redis_client is not None and redis_url is not None:
             raise ValueError("pass either redis_url or redis_client, not both")
         if redis_client is not None and not isinstance(
@@ -126,6 +164,12 @@ class RedisConnection:
                 "instance, "
                 f"got {type(redis_client).__name__}"
             )
+        self.retry_timeout = validate_retry_timeout(retry_timeout)
+        """Seconds a server may stay unreachable before a call fails."""
+        self.wait_replicas, self.wait_timeout = validate_durability(wait_replicas, wait_timeout)
+        self.record_writes = True
+        """Whether writes carry write ids (always, except to measure what they cost)."""
+        self._pending = PendingWrites()
         self._external = redis_client
         self._url = None if redis_client is not None else resolve_url(redis_url)
         self._twins: weakref.WeakKeyDictionary[
@@ -145,7 +189,7 @@ class RedisConnection:
         if self._url is not None:
             return mask_url(self._url)
         assert self._external is not None
-        return _describe_client(self._external)
+        return _describe_client(self._external, list(self._twins.values()))
 
     @property
     def identity(self) -> str:
@@ -169,7 +213,7 @@ class RedisConnection:
             per_loop = _clients.setdefault(loop, {})
             client = per_loop.get(self._url)
             if client is None:
-                client = topology.connect(self._url)
+                client = topology.connect(self._url, health_check_interval=HEALTH_CHECK_SECONDS)
                 per_loop[self._url] = client
             return client
 
@@ -185,6 +229,10 @@ class RedisConnection:
         if twin is None:
             if isinstance(external, topology.CLUSTER_CLIENT_TYPES):
                 twin = topology.async_cluster_twin(external)
+            elif isinstance(external, aioredis.Redis) and sentinel.is_sentinel_pool(
+                external.connection_pool
+            ):
+                twin = sentinel.sentinel_twin(external.connection_pool)  # type: ignore[arg-type]
             elif isinstance(external, aioredis.Redis):
                 twin = aioredis.Redis(
                     connection_pool=aioredis.ConnectionPool(
@@ -242,8 +290,80 @@ class RedisConnection:
             else:
                 _url_users.pop(self._url, None)
 
+    async def call(
+        self,
+        operation: Callable[[aioredis.Redis], Awaitable[T]],
+        capability: str | None = None,
+    ) -> T:
+        """Run a read (or any command safe to repeat), retrying lost connections."""
+        async with self.errors(capability):
+            result = await with_retries(
+                lambda: operation(self.client()),
+                self.retry_timeout,
+                self._recover,
+                connecting_fails_at_once=self.identity not in _reached,
+            )
+        _reached.add(self.identity)
+        return result
+
+    async def write(
+        self,
+        script: LuaScript,
+        records: str,
+        keys: list[str],
+        args: list[Any],
+        capability: str | None = None,
+        *,
+        data_ttl_ms: int | None = None,
+    ) -> Any:
+        """Run a writing script once, however often it has to be sent.
+
+        `records` is the write-record hash in the slot of `keys`; its record of this write
+        lasts five minutes, or `data_ttl_ms` when that is shorter, so that nothing of an
+        expiring conversation outlives it. The write id is new for each call, except that
+        a call repeating one whose outcome stayed unknown (same script, keys and
+        arguments) reuses that call's id.
+        """
+        call = fingerprint(script.sha, keys, args) if self._pending else None
+        write_id = self._pending.id_for(call) if call is not None else new_write_id()
+        full_keys = [*keys, records]
+        record_ms = min(RECORD_TTL_MS, data_ttl_ms) if data_ttl_ms else RECORD_TTL_MS
+        full_args = [*args, write_id if self.record_writes else "", record_ms]
+        try:
+            async with self.errors(capability, writing=True):
+                result = await with_retries(
+                    lambda: self._send(script, full_keys, full_args),
+                    self.retry_timeout,
+                    self._recover,
+                    connecting_fails_at_once=self.identity not in _reached,
+                )
+        except (WriteOutcomeUnknownError, ReplicationTimeoutError):
+            self._pending.unsettled(call or fingerprint(script.sha, keys, args), write_id)
+            raise
+        if call is not None:
+            self._pending.settled(call)
+        _reached.add(self.identity)
+        return result
+
+    def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Awaitable[Any]:
+        client = self.client()
+        if not self.wait_replicas:
+            return script(client, keys, args)
+        return durability.send_and_wait(
+            client, script, keys, args, self.wait_replicas, self.wait_timeout, self.display_url
+        )
+
+    async def _recover(self, failure: BaseException) -> None:
+        """After a lost connection, drop the pool's idle ones: they are likely dead too."""
+        try:
+            await self.client().connection_pool.disconnect(inuse_connections=False)
+        except Exception:
+            return
+
     @asynccontextmanager
-    async def errors(self, capability: str | None = None) -> AsyncIterator[None]:
+    async def errors(
+        self, capability: str | None = None, *, writing: bool = False
+    ) -> AsyncIterator[None]:
         """Turn redis-py's low-level failures into this package's typed errors.
 
         `capability` names what the commands inside need, for scripts: Redis reports an
@@ -251,6 +371,16 @@ class RedisConnection:
         """
         try:
             yield
+        except RedisOpenAIAgentsError:
+            raise
+        except Unreachable as exc:
+            reason = unavailable_reason(self._url, exc.last)
+            if exc.bound:
+                reason = f"{reason} (unreachable for {exc.bound:g} s)"
+            if writing and exc.reply_lost:
+                reason = f"{reason}; a write may have been applied"
+                raise WriteOutcomeUnknownError(self.display_url, reason) from None
+            raise RedisUnavailableError(self.display_url, reason) from None
         except redis_errors.AuthenticationError:
             hint = credentials_hint(self._url, _has_password(self._external))
             raise RedisAuthenticationError(self.display_url, hint) from None

@@ -115,3 +115,34 @@ class TransferSourceError(RedisOpenAIAgentsError, ValueError):
     A missing file, a file that is not an SDK `SQLiteSession` database, a JSON Lines line
     that is not an exported conversation: nothing was written for the source it names.
     """
+
+
+class WriteOutcomeUnknownError(RedisUnavailableError):
+    """A write was sent but no reply came before the retry bound ran out.
+
+    It may or may not have been applied. Repeating the same call with the same arguments
+    on the same session object (within five minutes) re-sends it under its first write id,
+    so it is applied at most once and answers with its first outcome.
+    """
+
+
+class ReplicationTimeoutError(RedisOpenAIAgentsError, TimeoutError):
+    """A write was applied on the master but fewer replicas than asked acknowledged it.
+
+    Raised by sessions created with `wait_replicas=`. The write may still reach the
+    replicas later, or be lost in a failover; repeating the same call with the same
+    arguments on the same session object re-sends it under its first write id, so it is
+    applied at most once and answers with its first outcome.
+    """
+
+    def __init__(self, url: str, acknowledged: int, required: int, timeout: float) -> None:
+        super().__init__(
+            f"Redis at {url}: {acknowledged} of {required} replica(s) acknowledged the write "
+            f"within {timeout:g} s"
+        )
+        self.url = url
+        """The master's URL, with any password masked."""
+        self.acknowledged = acknowledged
+        """How many replicas acknowledged the write in time."""
+        self.required = required
+        """The `wait_replicas` asked for."""

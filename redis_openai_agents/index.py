@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import MovedError, RedisError
@@ -36,7 +37,8 @@ def message_index_schema(prefix: str) -> IndexSchema:
         {
             "index": {
                 "name": message_index_name(prefix),
-                "prefix": message_index_prefix(prefix),
+                # Ends at the separator: `roa:msg` alone would also index `roa:msgx...`.
+                "prefix": f"{message_index_prefix(prefix)}:",
                 "storage_type": "hash",
             },
             "fields": [
@@ -58,6 +60,11 @@ def message_index_schema(prefix: str) -> IndexSchema:
     )
 
 
+def check_is_due(server: str, prefix: str) -> bool:
+    """Whether `ensure_message_index` would check the server now (cheap, no I/O)."""
+    return time.monotonic() - _checked_at.get((server, prefix), -RECHECK_SECONDS) >= RECHECK_SECONDS
+
+
 async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str) -> None:
     """Create the index if it is missing, checking at most once a minute per server.
 
@@ -65,6 +72,10 @@ async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str)
     would never bring back an index dropped (or flushed) while the process runs. On a
     cluster each master is asked, the master set read afresh each time, because each
     master's Query Engine indexes only its own keys.
+    An index created by earlier versions covers the prefix without its final separator
+    (`roa:msg`, which also matches other applications' `roa:msgx` keys): it is recreated
+    over `roa:msg:` (dropping the index only, never the documents), and the server
+    re-indexes the existing messages in the background.
     """
     key = (server, prefix)
     now = time.monotonic()
@@ -81,9 +92,13 @@ async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
     name as a key: only the master owning the slot of that name accepts it, and the others
     answer MOVED.
     """
-    index = AsyncSearchIndex(message_index_schema(prefix), redis_client=client)
+    schema = message_index_schema(prefix)
+    index = AsyncSearchIndex(schema, redis_client=client)
     try:
-        await index.create(overwrite=False)
+        overwrite = await index.exists() and await _covers_other_prefixes(
+            client, schema.index.name, f"{message_index_prefix(prefix)}:"
+        )
+        await index.create(overwrite=overwrite)
     except RedisSearchError as exc:
         if isinstance(exc.__cause__, MovedError) or str(exc).startswith("MOVED"):
             return False
@@ -92,6 +107,25 @@ async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
                 raise exc.__cause__ from None
             raise
     return True
+
+
+async def _covers_other_prefixes(client: aioredis.Redis, name: str, wanted: str) -> bool:
+    """Whether the existing index covers other key prefixes than `wanted` (FT.INFO)."""
+    try:
+        info = await client.execute_command("FT.INFO", name)  # type: ignore[no-untyped-call]
+    except RedisError:
+        return False
+    definition = _field(info, "index_definition") or []
+    prefixes = _field(definition, "prefixes") or []
+    found = [p.decode() if isinstance(p, bytes) else str(p) for p in prefixes]
+    return found != [wanted]
+
+
+def _field(reply: Any, name: str) -> Any:
+    """A field of an FT.INFO reply, parsed (a dict) or raw (a flat list)."""
+    if not isinstance(reply, dict):
+        reply = dict(zip(reply[::2], reply[1::2], strict=False))
+    return reply.get(name, reply.get(name.encode()))
 
 
 def forget_message_indexes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,14 @@ from pydantic import BaseModel
 from .errors import InvalidItemError
 
 Item = dict[str, Any]
+
+MAX_DEPTH = 100
+"""How deeply items and JSON values may nest (dicts and lists); deeper ones are refused.
+
+RedisJSON refuses documents nested 128 levels deep, and Python's JSON encoder recursion
+fails near 1,000; one limit well below both applies to both session types.
+"""
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 _TEXT_PART_KEYS = ("text", "refusal")
 _PLACEHOLDERS = {
@@ -34,18 +43,57 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def check_shape(value: Any) -> None:
+    """Refuse what JSON would silently change: non-string keys, and too deep nesting.
+
+    `{1: "a"}` would come back as `{"1": "a"}`, and `{1: "a", "1": "b"}` as `{"1": "b"}`.
+    Walks without recursion, so no depth raises `RecursionError`.
+
+    Raises:
+        TypeError: A dict key is not a string.
+        ValueError: The value nests deeper than `MAX_DEPTH`.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            for key in node:
+                if not isinstance(key, str):
+                    raise TypeError(f"dict keys must be strings, got {type(key).__name__}")
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (Mapping, list, tuple)))
+
+
 def dumps(value: Any) -> str:
     """Compact JSON that loads back equal, with ints, bools and nulls intact.
 
     Text stays readable UTF-8; only strings UTF-8 cannot carry (lone surrogates) fall
-    back to `\\u` escapes, which JSON round-trips exactly.
+    back to `\\u` escapes, which JSON round-trips exactly, except for a high surrogate
+    followed by a low one: two code points whose escapes read back as one character.
+
+    Raises:
+        TypeError: A value is not JSON, or a dict key is not a string.
+        ValueError: NaN or infinity, nesting deeper than `MAX_DEPTH`, or a string holding
+            a high surrogate followed by a low one.
     """
+    check_shape(value)
     text = json.dumps(
         value, default=_json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
     )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
+        if _SURROGATE_PAIR.search(text):
+            raise ValueError(
+                "a string holds a high surrogate followed by a low one, which would read "
+                "back as one different character"
+            ) from None
         text = json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
     return text
 
@@ -58,7 +106,10 @@ def as_dict(item: Any) -> Any:
 
 
 def storable_text(text: str) -> str:
-    """Text safe to send to Redis as UTF-8, for the readable copies of items."""
+    """Text safe to send to Redis as UTF-8, for the readable copies of items and titles.
+
+    Lone surrogates become `?` here; the item itself keeps them exactly.
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -26,6 +26,7 @@ class JSONConversation:
     user_id: str | None
     key: str
     _connection: RedisConnection
+    _write_records: str
     _ttl_ms: int | None
     _current_agent: str | None
 
@@ -36,14 +37,16 @@ class JSONConversation:
     async def _message_write(self, op: str, *operands: Any) -> None:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
         session_id: str = getattr(self, "session_id", "")
-        async with self._connection.errors("JSON data type (RedisJSON module, JSON.* commands)"):
-            agent = await shielded(
-                scripts.JSON_MESSAGE(
-                    self._connection.client(),
-                    [self.key],
-                    [op, ttl, self.user_id or "", session_id, *operands],
-                )
+        agent = await shielded(
+            self._connection.write(
+                scripts.JSON_MESSAGE,
+                self._write_records,
+                [self.key],
+                [op, ttl, self.user_id or "", session_id, *operands],
+                "JSON data type (RedisJSON module, JSON.* commands)",
+                data_ttl_ms=self._ttl_ms,
             )
+        )
         self._current_agent = None if agent is None else _text(agent)
 
     async def create(self) -> None:
@@ -122,11 +125,15 @@ class JSONConversation:
                 (conversation items), `total_tokens`, `created_at` and `updated_at`
                 (seconds since the epoch).
         """
-        async with self._connection.errors():
-            pipe = self._connection.client().pipeline(transaction=False)
-            pipe.execute_command("JSON.GET", self.key, *_META_PATHS)
-            pipe.execute_command("JSON.ARRLEN", self.key, "$.items")
-            raw, lengths = await pipe.execute(raise_on_error=False)
+        key = self.key
+
+        async def read(client: Any) -> list[Any]:
+            pipe = client.pipeline(transaction=False)
+            pipe.execute_command("JSON.GET", key, *_META_PATHS)
+            pipe.execute_command("JSON.ARRLEN", key, "$.items")
+            return list(await pipe.execute(raise_on_error=False))
+
+        raw, lengths = await self._connection.call(read)
         if raw is None:
             return {}
         if isinstance(lengths, Exception):

@@ -20,9 +20,18 @@ from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
+from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidItemError, JSONSessionNotFoundError
 from .json_conversation import JSONConversation, list_owned
-from .keys import DEFAULT_PREFIX, json_session_key, owned_json_session_key, validate_id
+from .keys import (
+    DEFAULT_PREFIX,
+    ConversationKeys,
+    json_session_key,
+    json_write_records_key,
+    owned_json_session_key,
+    validate_id,
+)
+from .retry import DEFAULT_RETRY_TIMEOUT
 
 
 class _Whole(enum.Enum):
@@ -60,7 +69,7 @@ def _validate_key(key: object) -> str:
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("JSONSession keys must be valid Unicode text") from None
+        raise TypeError("JSONSession keys must be valid Unicode text") from None
     return key
 
 
@@ -101,6 +110,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | dict[str, Any] | None = None,
         user_id: str | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """Name a session; nothing is sent to Redis until the first call.
 
@@ -121,11 +133,20 @@ class JSONSession(JSONConversation, RedisBackedSession):
                 same id under two users names two sessions), are listed by
                 [`list_sessions`][redis_openai_agents.JSONSession.list_sessions] and
                 erased with the user's conversations; None for a session of nobody's.
+            retry_timeout: Seconds the server may stay unreachable (counted from the
+                first failed attempt) while a call retries, before it raises
+                [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError].
+                Retried writes are applied once; 0 disables retries.
+            wait_replicas: How many replicas must acknowledge each write (`WAIT`, in the
+                same round trip) before it returns; 0 returns once the master applied it.
+            wait_timeout: Seconds a write waits for those acknowledgements before raising
+                [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
         Raises:
             InvalidIdentifierError: The id or the prefix is not allowed.
             InvalidTTLError: `ttl` is not a positive number of seconds.
-            ValueError: Both `redis_url` and `redis_client` were given.
+            ValueError: Both `redis_url` and `redis_client` were given, or a retry or
+                replication setting is out of range.
             TypeError: `redis_client` is not a redis-py client.
         """
         self.session_id = validate_id(session_id, "session_id")
@@ -136,6 +157,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
             ttl=ttl,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         self.user_id = None if user_id is None else validate_id(user_id, "user_id")
         """The session's owner, or None."""
@@ -145,6 +169,12 @@ class JSONSession(JSONConversation, RedisBackedSession):
             else owned_json_session_key(self.prefix, self.user_id, self.session_id)
         )
         """The Redis key of the document, for inspecting it with `JSON.GET`."""
+        self._write_records = (
+            json_write_records_key(self.prefix, self.session_id)
+            if self.user_id is None
+            else ConversationKeys(self.prefix, self.user_id, self.session_id).write_records
+        )
+        """Where writes record their ids: the document's slot, shared with its owner's."""
         self._current_agent: str | None = None
 
     def __repr__(self) -> str:
@@ -161,6 +191,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
         session_settings: SessionSettings | dict[str, Any] | None = None,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> JSONSession:
         """Open an existing session, with `current_agent` read from it.
 
@@ -172,6 +205,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
             redis_client: A redis-py client instead of a URL, as for the constructor.
             prefix: First part of the document's key, as for the constructor.
             session_settings: The SDK's `SessionSettings`, as for the constructor.
+            retry_timeout: Seconds the server may stay unreachable, as for the constructor.
+            wait_replicas: Replicas that must acknowledge each write, as for the constructor.
+            wait_timeout: Seconds a write waits for them, as for the constructor.
 
         Raises:
             JSONSessionNotFoundError: No such session (for that owner): never written,
@@ -185,6 +221,9 @@ class JSONSession(JSONConversation, RedisBackedSession):
             redis_client=redis_client,
             prefix=prefix,
             session_settings=session_settings,
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         try:
             meta = await session.get_metadata()
@@ -224,16 +263,22 @@ class JSONSession(JSONConversation, RedisBackedSession):
 
     async def _write(self, op: str, *operands: Any) -> Any:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
-        async with self._connection.errors(_JSON_CAPABILITY):
-            return await shielded(
-                scripts.JSON_WRITE(self._client(), [self.key], [op, ttl, *operands])
+        return await shielded(
+            self._connection.write(
+                scripts.JSON_WRITE,
+                self._write_records,
+                [self.key],
+                [op, ttl, *operands],
+                _JSON_CAPABILITY,
+                data_ttl_ms=self._ttl_ms,
             )
+        )
 
     async def _get(self, path: str) -> list[Any]:
-        async with self._connection.errors():
-            raw = await self._client().execute_command(  # type: ignore[no-untyped-call]
-                "JSON.GET", self.key, path
-            )
+        key = self.key
+        raw = await self._connection.call(
+            lambda client: client.execute_command("JSON.GET", key, path)  # type: ignore[no-untyped-call]
+        )
         return [] if raw is None else list(item_codec.decode(raw))
 
     # Key-value data
@@ -288,8 +333,7 @@ class JSONSession(JSONConversation, RedisBackedSession):
         To forget only the conversation items, use
         [`clear_session`][redis_openai_agents.JSONSession.clear_session].
         """
-        async with self._connection.errors():
-            await shielded(self._client().unlink(self.key))
+        await self._write("drop")
 
     async def exists(self) -> bool:
         """Whether the document exists.
@@ -297,8 +341,8 @@ class JSONSession(JSONConversation, RedisBackedSession):
         False before the first write, after [`clear`][redis_openai_agents.JSONSession.clear]
         and once the document has expired.
         """
-        async with self._connection.errors():
-            return bool(await self._client().exists(self.key))
+        key = self.key
+        return bool(await self._connection.call(lambda client: client.exists(key)))
 
     # The Agents SDK session protocol
 

@@ -101,6 +101,11 @@ class ConversationKeys:
     def message(self, seq: int) -> str:
         return f"{self.message_prefix}{seq}"
 
+    @property
+    def write_records(self) -> str:
+        """Hash of the user's recent write ids and their outcomes, each field expiring."""
+        return f"{self.prefix}:writes:{self._tag}"
+
 
 def user_index_key(prefix: str, user_id: str) -> str:
     return f"{prefix}:user:{hash_tag(user_id)}"
@@ -132,3 +137,8 @@ def owned_json_prefix(prefix: str, user_id: str) -> str:
 def owned_json_session_key(prefix: str, user_id: str, session_id: str) -> str:
     """A JSON session with an owner lives in its user's slot, beside their conversations."""
     return owned_json_prefix(prefix, user_id) + session_id
+
+
+def json_write_records_key(prefix: str, session_id: str) -> str:
+    """Hash of a JSONSession's recent write ids and their outcomes, each field expiring."""
+    return f"{prefix}:json-writes:{hash_tag(session_id)}"

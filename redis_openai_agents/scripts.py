@@ -29,10 +29,25 @@ class LuaScript:
     being migrated, a script that touches a key already moved is stopped by Redis; each
     script touches such keys before its first write, so it is sent again until the slot
     has settled.
+
+    A writing script (`write_once=True`) runs its last part as a function between the
+    write-id prelude and epilogue (`write_once.lua`): it then takes the write-record hash
+    as its last key and a write id and its lifetime as its last two arguments.
     """
 
-    def __init__(self, *parts: str) -> None:
-        self.source = "\n".join(_source(part) for part in parts)
+    def __init__(self, *parts: str, write_once: bool = False) -> None:
+        self.write_once = write_once
+        if write_once:
+            *helpers, body = parts
+            sources = [_source(part) for part in helpers]
+            sources += [
+                _source("write_once"),
+                f"local function write()\n{_source(body)}\nend",
+                _source("write_once_end"),
+            ]
+        else:
+            sources = [_source(part) for part in parts]
+        self.source = "\n".join(sources)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
     async def __call__(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
@@ -60,12 +75,12 @@ def _slot_is_moving(exc: Exception) -> bool:
     return "non local key" in message or message == "TTL exhausted."
 
 
-APPEND = LuaScript("ttl", "append")
-POP = LuaScript("ttl", "pop")
+APPEND = LuaScript("ttl", "append", write_once=True)
+POP = LuaScript("ttl", "pop", write_once=True)
 READ = LuaScript("read")
-CLEAR = LuaScript("ttl", "clear")
+CLEAR = LuaScript("ttl", "clear", write_once=True)
 LIST = LuaScript("list")
-JSON_WRITE = LuaScript("json_write")
+JSON_WRITE = LuaScript("json_write", write_once=True)
+JSON_MESSAGE = LuaScript("json_message", write_once=True)
 ERASE = LuaScript("erase")
-JSON_MESSAGE = LuaScript("json_message")
 HISTORY_READ = LuaScript("history_read")

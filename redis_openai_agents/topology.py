@@ -78,11 +78,20 @@ def is_cluster_url(url: str) -> bool:
     return enabled
 
 
-def connect(url: str) -> AsyncClient:
-    """An asyncio client for `url`: a cluster client when the node is part of a cluster."""
+def connect(url: str, *, health_check_interval: float) -> AsyncClient:
+    """An asyncio client for `url`: a cluster client when the node is part of a cluster.
+
+    A single node's client does not retry by itself: retries are the connection layer's
+    job, and redis-py's own would re-send on top of them. A cluster client keeps its
+    retries, which follow MOVED and failovers; write ids make their re-sends safe.
+    """
     if is_cluster_url(url):
-        return _ReadyCluster.from_url(url, reinitialize_steps=_REINITIALIZE_STEPS)
-    return aioredis.Redis.from_url(url)
+        return _ReadyCluster.from_url(
+            url,
+            reinitialize_steps=_REINITIALIZE_STEPS,
+            health_check_interval=health_check_interval,
+        )
+    return aioredis.Redis.from_url(url, retry=None, health_check_interval=health_check_interval)
 
 
 def is_cluster_client(client: object) -> bool:

@@ -46,8 +46,12 @@ def keys_of(r: redis.Redis, prefix: str) -> list[str]:
 
 
 def data_keys_of(r: redis.Redis, prefix: str) -> list[str]:
-    """Every key under the prefix except the search index's own bookkeeping."""
-    return [k for k in keys_of(r, prefix) if not k.startswith(f"{prefix}:messages")]
+    """Every key under the prefix except the index's bookkeeping and the write records."""
+    return [
+        k
+        for k in keys_of(r, prefix)
+        if not k.startswith((f"{prefix}:messages", f"{prefix}:writes:"))
+    ]
 
 
 def snapshot(r: redis.Redis, prefix: str) -> dict[str, Any]:

@@ -140,7 +140,8 @@ def doc(r: redis.Redis, key: str) -> Any:
 
 
 def keys_of(r: redis.Redis, prefix: str) -> list[str]:
-    return sorted(r.scan_iter(f"{prefix}:*"))
+    """Every key under the prefix except the sessions' write records."""
+    return sorted(k for k in r.scan_iter(f"{prefix}:*") if ":json-writes:" not in k)
 
 
 # The guide

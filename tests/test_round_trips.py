@@ -247,7 +247,7 @@ async def test_json_session_operations_are_one_round_trip_each(
         "pop_item": ONE_SCRIPT,
         "clear_session": ONE_SCRIPT,
         "exists": ["EXISTS"],
-        "clear": ["UNLINK"],
+        "clear": ONE_SCRIPT,
     }
     await session.aclose()
 

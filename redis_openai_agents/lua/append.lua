@@ -1,4 +1,5 @@
 -- Append a batch of items to a conversation, creating it when needed: one atomic step.
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: meta, user index, order list
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
 --       the stored ttl), agent name, title, item count, then 5 values per item:

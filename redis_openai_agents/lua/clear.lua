@@ -1,4 +1,5 @@
 -- Delete one conversation: its messages, its metadata and its entry in the user's list.
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- The user's list then expires with the last of the conversations it still names.
 -- KEYS: meta, user index, order list.
 -- ARGV: message key prefix, conversation id, metadata key prefix.

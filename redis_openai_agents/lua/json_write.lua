@@ -1,9 +1,11 @@
 -- Every write to a JSONSession document: create it when missing, apply one change,
 -- stamp it and slide its expiry, atomically. A change Redis refuses leaves no document
 -- behind that this call created.
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: document.  ARGV: op, ttl ms ('' keeps the stored ttl), operands...
---   set <path> <json>   del <path>   append <json>...   pop   clear_items
+--   set <path> <json>   del <path>   append <json>...   pop   clear_items   drop
 local key, op, ttl_arg = KEYS[1], ARGV[1], ARGV[2]
+if op == 'drop' then return redis.call('UNLINK', key) end
 local t = redis.call('TIME')
 local stamp = string.format('%d.%06d', tonumber(t[1]), tonumber(t[2]))
 local created = redis.call('EXISTS', key) == 0

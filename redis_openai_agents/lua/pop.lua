@@ -1,4 +1,5 @@
 -- Remove and return the newest item of a conversation.
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: meta, user index, order list.  ARGV: message key prefix, conversation id.
 local meta, uidx, order = KEYS[1], KEYS[2], KEYS[3]
 local mprefix, conv_id = ARGV[1], ARGV[2]
