@@ -116,6 +116,8 @@ async def aerase_user(
             ]
             for start in range(0, len(rest), _SCAN_COUNT):
                 other += await shielded(client.unlink(*rest[start : start + _SCAN_COUNT]))
+            # The write records hold recent outcomes (a popped item, say): they go too.
+            other += await shielded(client.unlink(probe._keys.write_records))
     finally:
         await probe.aclose()
     return ErasedUser(

@@ -16,7 +16,8 @@ from redis_openai_agents.keys import hash_tag
 
 def keys_of(r: redis.Redis, prefix: str, user_id: str) -> set[str]:
     tag = hash_tag(user_id)
-    starts = tuple(f"{prefix}:{kind}:{tag}" for kind in ("conv", "order", "msg", "user", "json"))
+    kinds = ("conv", "order", "msg", "user", "json", "writes")
+    starts = tuple(f"{prefix}:{kind}:{tag}" for kind in kinds)
     return {k for k in r.scan_iter(f"{prefix}:*", count=1000) if k.startswith(starts)}
 
 
@@ -65,15 +66,16 @@ async def test_erasing_a_user_with_1000_conversations(
     await JSONSession("j1", redis_url, prefix=prefix).set("nobody's", True)
     theirs = keys_of(r, prefix, user_id)
     untouched = snapshot(r, {k for k in r.scan_iter(f"{prefix}:*", count=1000) if k not in theirs})
-    # Three conversations of one item each and their list; two JSON sessions.
-    assert len(untouched) == 3 * 3 + 1 + 2
+    # Three conversations of one item each, their list and write records; two JSON
+    # sessions, and the write records of the one without an owner.
+    assert len(untouched) == 3 * 3 + 1 + 1 + 2 + 1, sorted(untouched)
     # A stray item hash of the user that no list names: the final scan removes it.
     r.hset(f"{prefix}:msg:{hash_tag(user_id)}:ghost:0", mapping={"role": "user"})
-    assert len(keys_of(r, prefix, user_id)) == 1000 * 4 + 1 + 3 + 1
+    assert len(keys_of(r, prefix, user_id)) == 1000 * 4 + 1 + 1 + 3 + 1
 
     erased = await aerase_user(user_id, redis_url=redis_url, prefix=prefix)
     assert (erased.conversations, erased.items) == (1000, 2000)
-    assert (erased.json_sessions, erased.other_keys) == (3, 1)
+    assert (erased.json_sessions, erased.other_keys) == (3, 2)
     assert keys_of(r, prefix, user_id) == set()
     assert (
         await AgentSession.alist_sessions(user_id=user_id, redis_url=redis_url, prefix=prefix) == []

@@ -4,6 +4,7 @@
 -- The last KEY: the write-record hash; the last two ARGV: the write id ('' records
 -- nothing) and how long its record lasts (ms). They are taken off the ends, so the write
 -- itself sees only its own keys and arguments.
+-- KEYS: the write's own keys, then the write-record hash (last, in their slot).
 local WRITES = KEYS[#KEYS]
 KEYS[#KEYS] = nil
 local WRITE_TTL = ARGV[#ARGV]

@@ -1,5 +1,6 @@
 -- The end of every write: run it, then record its outcome under its write id. The hash
 -- itself expires with its longest-lived record, so it never outlives them.
+-- KEYS: as for write_once.lua (the write-record hash is WRITES).
 local outcome = write()
 if type(outcome) == 'table' and outcome.err then return outcome end
 if WRITE_ID ~= '' then
