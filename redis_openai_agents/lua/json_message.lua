@@ -40,17 +40,7 @@ elseif op == 'agent' then
   track(ARGV[5])
 end
 
-redis.call('JSON.SET', key, '$.updated_at', stamp)
-local ttl_ms
-if ttl_arg ~= '' then
-  ttl_ms = tonumber(ttl_arg)
-  redis.call('JSON.SET', key, '$.ttl_ms', ttl_arg)
-else
-  ttl_ms = tonumber(redis.call('JSON.GET', key, '$.ttl_ms'):sub(2, -2)) or 0
-end
-if ttl_ms > 0 then
-  redis.call('PEXPIRE', key, ttl_ms)
-end
+stamp_document(key, stamp, ttl_arg)
 local agent = cjson.decode(redis.call('JSON.GET', key, '$.meta.current_agent'))[1]
 if agent == cjson.null then return false end
 return agent

@@ -49,15 +49,5 @@ if not ok then
   end
   return redis.error_reply(type(result) == 'table' and result.err or tostring(result))
 end
-redis.call('JSON.SET', key, '$.updated_at', stamp)
-local ttl_ms
-if ttl_arg ~= '' then
-  ttl_ms = tonumber(ttl_arg)
-  redis.call('JSON.SET', key, '$.ttl_ms', ttl_arg)
-else
-  ttl_ms = tonumber(redis.call('JSON.GET', key, '$.ttl_ms'):sub(2, -2)) or 0
-end
-if ttl_ms > 0 then
-  redis.call('PEXPIRE', key, ttl_ms)
-end
+stamp_document(key, stamp, ttl_arg)
 return result
