@@ -33,10 +33,13 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
 BROWSER_DEPS := $(if $(filter 1,$(SKIP_BROWSER_TESTS)),,$(BROWSER_STAMP))
 # Material 9.8 prints an end-of-life banner for MkDocs 2 on every build.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
-# Tests of the tooling around the library (docs, site, embedded servers, workflows): `make
-# test` runs them; `make test-lib` (the library against a second server) leaves them out.
+# Tests of the tooling around the library (docs, site, embedded servers, workflows), and
+# the suites that start servers of their own (cluster, faults) or run the notebooks twice
+# on seeded data: `make test` runs them; `make test-lib` (the library and the notebooks
+# against a second server) leaves them out.
 TOOLING_TESTS := tests/test_docs.py tests/test_docs_browser.py tests/test_embedded.py \
-  tests/test_workflows.py tests/test_site.py
+  tests/test_workflows.py tests/test_site.py tests/cluster tests/test_faults.py \
+  tests/test_guide_seeded.py
 NBVAL_ARGS := $(if $(NOTEBOOKS),notebooks --nbval --nbval-current-env --nbval-cell-timeout=120 $(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

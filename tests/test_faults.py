@@ -38,6 +38,7 @@ from redis_openai_agents.embedded import EmbeddedRedis
 
 WRITERS = 16
 BATCHES = 25
+KILL_BATCHES = 60
 
 
 def free_port() -> int:
@@ -67,20 +68,21 @@ async def test_kill_9_with_an_fsynced_aof_loses_no_acknowledged_batch(tmp_path: 
 
     async def fault() -> None:
         for _ in range(2):
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.05)
             kill9(servers[-1])
             await asyncio.sleep(0.3)
             servers.append(await asyncio.to_thread(EmbeddedRedis(port=port, extra_args=args).start))
 
+    # Each writer needs at least 60 x 20 ms, longer than both kills and restarts take.
     try:
-        tally = await run_writers(sessions, BATCHES, fault, pause=0.01)
+        tally = await run_writers(sessions, KILL_BATCHES, fault, pause=0.02)
     finally:
         await close_all(sessions)
         for started in servers:
             started.stop()
     print("kill -9 x2, AOF fsync always:", tally.figures())
     assert tally.writing_through_fault
-    assert len(tally.acknowledged) == WRITERS * BATCHES
+    assert len(tally.acknowledged) == WRITERS * KILL_BATCHES
     assert (tally.lost, tally.duplicated, tally.torn) == (0, 0, 0)
     assert tally.errors["RedisUnavailableError"] == 0
 
