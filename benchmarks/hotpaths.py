@@ -27,13 +27,16 @@ from .items import ItemFactory
 Operation = Callable[[], Awaitable[Any]]
 
 
-async def _median_us(operation: Operation, count: int) -> float:
+async def _median_us(operation: Operation, count: int) -> tuple[float, float]:
+    """The median wall time of one call, and the client's mean CPU time per call, in µs."""
     samples = []
+    cpu = time.process_time()
     for _ in range(count):
         start = time.perf_counter()
         await operation()
         samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e6
+    cpu = time.process_time() - cpu
+    return statistics.median(samples) * 1e6, cpu / count * 1e6
 
 
 async def _operations(url: str, kind: str, size: int) -> tuple[dict[str, Operation], Any]:
@@ -59,7 +62,7 @@ async def run(url: str, rounds: int, count: int, profile: bool) -> None:
     client = aioredis.Redis.from_url(url)
     kinds = ("agent", "json")
     sessions = {kind: await _operations(url, kind, 1000) for kind in kinds}
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[tuple[float, float]]] = {}
     for _ in range(rounds):
         results.setdefault("PING", []).append(await _median_us(client.ping, count))
         for kind, (ops, session) in sessions.items():
@@ -69,9 +72,11 @@ async def run(url: str, rounds: int, count: int, profile: bool) -> None:
                 if name == "append":
                     for _ in range(n * 4):
                         await session.pop_item()
-    print(f"{'operation':<14} median µs over {rounds} rounds")
+    print(f"{'operation':<14} {'wall µs':>9} {'client CPU µs':>14}  (medians of {rounds} rounds)")
     for name, values in results.items():
-        print(f"{name:<14} {statistics.median(values):>9.0f}")
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        print(f"{name:<14} {wall:>9.0f} {cpu:>14.0f}")
     await client.config_resetstat()
     await client.slowlog_reset()
     for kind, (ops, session) in sessions.items():
