@@ -81,23 +81,26 @@ async def run(url: str, rounds: int, count: int, profile: bool) -> None:
     await client.slowlog_reset()
     for kind, (ops, session) in sessions.items():
         for name, op in ops.items():
+            n = 5 if name == "whole" else 50
             before = await client.info("commandstats")
-            await op()
+            for _ in range(n):
+                await op()
             after = await client.info("commandstats")
-            calls = {
-                k.removeprefix("cmdstat_"): v["calls"] - before.get(k, {}).get("calls", 0)
-                for k, v in after.items()
-                if v["calls"] - before.get(k, {}).get("calls", 0)
-            }
-            calls.pop("info", None)
-            print(f"{kind} {name}: {calls}")
+            calls: dict[str, int] = {}
+            usec = 0
+            for key, stat in after.items():
+                old = before.get(key, {"calls": 0, "usec": 0})
+                if key != "cmdstat_info" and stat["calls"] > old["calls"]:
+                    calls[key.removeprefix("cmdstat_")] = (stat["calls"] - old["calls"]) // n
+                    usec += stat["usec"] - old["usec"]
+            if "evalsha" in calls:
+                # The commands a script runs are counted within the script's own time.
+                script = "cmdstat_evalsha"
+                usec = after[script]["usec"] - before.get(script, {"usec": 0})["usec"]
+            print(f"{kind} {name}: server {usec / n:.0f} µs per call; commands {calls}")
             if name == "append":
-                for _ in range(4):
+                for _ in range(n * 4):
                     await session.pop_item()
-    stats = await client.info("commandstats")
-    for key in ("cmdstat_evalsha", "cmdstat_sort_ro", "cmdstat_json.get", "cmdstat_ping"):
-        if key in stats:
-            print(key, f"usec_per_call={stats[key]['usec_per_call']}")
     print("slowlog:", [(e["duration"], e["command"][:60]) for e in await client.slowlog_get(5)])
     if profile:
         from pyinstrument import Profiler
