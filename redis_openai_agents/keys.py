@@ -8,6 +8,7 @@ and every multi-key operation can run as one atomic script.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import InvalidIdentifierError
 
@@ -63,37 +64,37 @@ def hash_tag(value: str) -> str:
 
 @dataclass(frozen=True)
 class ConversationKeys:
-    """The keys of one conversation of one user."""
+    """The keys of one conversation of one user, each built once: every call sends some."""
 
     prefix: str
     user_id: str
     conversation_id: str
 
-    @property
+    @cached_property
     def _tag(self) -> str:
         return hash_tag(self.user_id)
 
-    @property
+    @cached_property
     def meta(self) -> str:
         """Hash with the conversation's metadata and sequence bounds."""
         return f"{self.prefix}:conv:{self._tag}:{self.conversation_id}"
 
-    @property
+    @cached_property
     def user_index(self) -> str:
         """Sorted set of the user's conversation ids, scored by last update time."""
         return user_index_key(self.prefix, self.user_id)
 
-    @property
+    @cached_property
     def order(self) -> str:
         """List of the conversation's item sequence numbers, oldest first."""
         return f"{self.prefix}:order:{self._tag}:{self.conversation_id}"
 
-    @property
+    @cached_property
     def message_pattern(self) -> str:
         """SORT ... GET pattern that names each item's hash from its sequence number."""
         return f"{self.message_prefix}*"
 
-    @property
+    @cached_property
     def message_prefix(self) -> str:
         """Messages are hashes at this prefix plus their sequence number."""
         return f"{self.prefix}:msg:{self._tag}:{_escape(self.conversation_id, '*')}:"
@@ -101,7 +102,7 @@ class ConversationKeys:
     def message(self, seq: int) -> str:
         return f"{self.message_prefix}{seq}"
 
-    @property
+    @cached_property
     def write_records(self) -> str:
         """Hash of the user's recent write ids and their outcomes, each field expiring."""
         return f"{self.prefix}:writes:{self._tag}"

@@ -103,7 +103,6 @@ async def with_retries(
     Raises:
         Unreachable: The server stayed unreachable for `retry_timeout` seconds.
     """
-    loop = asyncio.get_running_loop()
     deadline: float | None = None
     delay = 0.0
     reply_lost = False
@@ -116,7 +115,7 @@ async def with_retries(
             reply_lost = reply_lost or _reply_lost(exc)
             if connecting_fails_at_once and deadline is None and _not_connected(exc):
                 raise Unreachable(exc, reply_lost, 0.0) from exc
-            now = loop.time()
+            now = asyncio.get_running_loop().time()
             if deadline is None:
                 deadline = now + retry_timeout
             if now >= deadline:

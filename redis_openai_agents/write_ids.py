@@ -40,14 +40,30 @@ def fingerprint(script_sha: str, keys: Sequence[str], args: Sequence[Any]) -> st
     return digest.hexdigest()
 
 
+Scope = tuple[str, ...] | None
+"""The script and keys of an unsettled call; None when not known (matches every call)."""
+
+
 class PendingWrites:
-    """Ids of writes whose outcome the caller never learnt, for their repeats to reuse."""
+    """Ids of writes whose outcome the caller never learnt, for their repeats to reuse.
+
+    Beside each id it counts the scripts and keys they were for, so that a write to any
+    other script or key set is told at once it repeats nothing, without hashing its
+    arguments.
+    """
 
     def __init__(self) -> None:
-        self._ids: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._ids: OrderedDict[str, tuple[str, float, Scope]] = OrderedDict()
+        self._scopes: dict[Scope, int] = {}
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def may_hold(self, script_sha: str, keys: Sequence[str]) -> bool:
+        """Whether an unsettled call to this script with these keys may be held here."""
+        if not self._ids:
+            return False
+        return None in self._scopes or (script_sha, *keys) in self._scopes
 
     def id_for(self, call: str) -> str:
         """The id of an unsettled identical call, or a fresh one."""
@@ -56,11 +72,30 @@ class PendingWrites:
             return found[0]
         return new_write_id()
 
-    def unsettled(self, call: str, write_id: str) -> None:
-        self._ids[call] = (write_id, time.monotonic() + RECORD_TTL_MS / 1000 * 0.9)
-        self._ids.move_to_end(call)
+    def unsettled(
+        self,
+        call: str,
+        write_id: str,
+        script_sha: str | None = None,
+        keys: Sequence[str] = (),
+    ) -> None:
+        scope: Scope = None if script_sha is None else (script_sha, *keys)
+        self._forget(call)
+        self._ids[call] = (write_id, time.monotonic() + RECORD_TTL_MS / 1000 * 0.9, scope)
+        self._scopes[scope] = self._scopes.get(scope, 0) + 1
         while len(self._ids) > _MAX_PENDING:
-            self._ids.popitem(last=False)
+            self._forget(next(iter(self._ids)))
 
     def settled(self, call: str) -> None:
-        self._ids.pop(call, None)
+        self._forget(call)
+
+    def _forget(self, call: str) -> None:
+        found = self._ids.pop(call, None)
+        if found is None:
+            return
+        scope = found[2]
+        remaining = self._scopes[scope] - 1
+        if remaining:
+            self._scopes[scope] = remaining
+        else:
+            del self._scopes[scope]

@@ -571,3 +571,30 @@ def test_bad_redis_url_type_is_a_clear_error(bad: Any) -> None:
 async def test_url_with_a_wrong_scheme_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="redis://"):
         await JSONSession("s", "http://localhost:6379").set("k", 1)
+
+
+async def test_the_installed_package_parses_replies_with_hiredis(
+    redis_url: str, prefix: str
+) -> None:
+    """hiredis is a dependency of the package, so redis-py reads replies with it."""
+    from importlib import metadata
+
+    import redis.asyncio.connection as aio_connection
+    import redis.utils
+    from redis._parsers import _AsyncHiredisParser
+
+    requires = metadata.requires("redis-openai-agents") or []
+    assert any(r.split(";")[0].strip().startswith("hiredis") for r in requires), requires
+    assert redis.utils.HIREDIS_AVAILABLE
+    assert aio_connection.DefaultParser is _AsyncHiredisParser
+    session = AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix)
+    await session.add_items([{"role": "user", "content": "hi"}])
+    pool = session._connection.client().connection_pool
+    connection = await pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _AsyncHiredisParser)
+    finally:
+        await pool.release(connection)
+    assert await session.get_items() == [{"role": "user", "content": "hi"}]
+    await session.aclear()
+    await session.aclose()

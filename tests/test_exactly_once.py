@@ -117,6 +117,23 @@ async def test_the_write_id_of_an_unknown_outcome_is_reused_by_the_same_call_onl
     await session.aclose()
 
 
+def test_only_a_call_to_the_same_script_and_keys_is_looked_up_among_unsettled_ones() -> None:
+    from redis_openai_agents.write_ids import PendingWrites
+
+    pending = PendingWrites()
+    assert not pending.may_hold("sha-a", ["k1"])
+    pending.unsettled("call-a", "id-a", "sha-a", ["k1", "k2"])
+    assert pending.may_hold("sha-a", ["k1", "k2"])
+    assert not pending.may_hold("sha-b", ["k1", "k2"])
+    assert not pending.may_hold("sha-a", ["k1"])
+    pending.unsettled("call-a", "id-a2", "sha-a", ["k1", "k2"])
+    pending.settled("call-a")
+    assert not pending.may_hold("sha-a", ["k1", "k2"])
+    assert len(pending) == 0
+    pending.unsettled("call-x", "id-x")
+    assert pending.may_hold("sha-b", ["anything"])
+
+
 # Input that cannot round-trip is refused, with nothing written
 
 
