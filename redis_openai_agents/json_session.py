@@ -138,7 +138,8 @@ class JSONSession(JSONConversation, RedisBackedSession):
                 [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError].
                 Retried writes are applied once; 0 disables retries.
             wait_replicas: How many replicas must acknowledge each write (`WAIT`, in the
-                same round trip) before it returns; 0 returns once the master applied it.
+                same round trip; on a cluster, straight after it on the same master)
+                before it returns; 0 returns once the master applied it.
             wait_timeout: Seconds a write waits for those acknowledgements before raising
                 [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
 
