@@ -141,7 +141,7 @@ async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str)
             if shard.slots is not None:
                 if not shard.slots:
                     continue
-                await _drop_unsharded(shard.client, prefix)
+                await _drop_replaced(shard, prefix)
             await _create_on(shard, prefix)
     _checked_at[key] = now
 
@@ -204,14 +204,27 @@ async def _covers_other_prefixes(client: aioredis.Redis, name: str, wanted: str)
     return found != [wanted]
 
 
-async def _drop_unsharded(client: aioredis.Redis, prefix: str) -> None:
-    """Drop the cluster-wide name earlier versions created on the master serving its slot.
+async def _drop_replaced(shard: MasterShard, prefix: str) -> None:
+    """Drop this master's message indexes under names it no longer uses (index only,
+    never the documents), so that one index per master does the indexing work.
 
-    That index returned fields only for documents in its own slot; each master's own index
-    replaces it. Only the index is dropped, never the documents; other masters answer MOVED.
+    That is the cluster-wide `roa:messages` of earlier versions, which returned fields
+    only for documents in its own slot, and a name left behind when slots moved and a
+    lower hash tag now lands on this master. A name whose slot this master no longer
+    serves cannot be addressed here and stays until the slot returns.
     """
-    with contextlib.suppress(RedisError):
-        await client.execute_command("FT.DROPINDEX", message_index_name(prefix))  # type: ignore[no-untyped-call]
+    current = shard_index_name(prefix, shard)
+    base = message_index_name(prefix)
+    try:
+        names = await shard.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]
+    except RedisError:
+        return
+    for raw in names:
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        ours = name == base or (name.startswith(f"{base}{{") and name.endswith("}"))
+        if ours and name != current and shard.serves(key_slot(name.encode())):
+            with contextlib.suppress(RedisError):
+                await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
 
 
 def _field(reply: Any, name: str) -> Any:

@@ -176,3 +176,30 @@ def test_a_master_added_later_gets_its_own_index_at_the_next_check(
         cluster.migrate_slot(slot, old_home)
         session.close()
         cluster.remove_node(added)
+
+
+def test_a_master_keeps_one_index_when_a_lower_tag_lands_on_it(
+    cluster: LocalCluster, cprefix: str
+) -> None:
+    """After slots move, a master may serve a lower hash tag than the one its index was
+    named by; the next check creates the new name and drops the old one (index only)."""
+    user_id = user_on(cluster, 1)
+    session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+    session.store_exchange("q", "a")
+    home = cluster.node_for_slot(cluster.keyslot(f"{{{user_id}}}"))
+    current = index_name_for(cluster, cprefix, user_id)
+    tag = int(current.rsplit("{", 1)[1].rstrip("}"))
+    later = next(
+        n for n in range(tag + 1, 10_000)
+        if cluster.node_for_slot(key_slot(str(n).encode())) is home
+    )  # fmt: skip
+    stale = f"{cprefix}:messages{{{later}}}"
+    home.client.execute_command(
+        "FT.CREATE", stale, "ON", "HASH", "PREFIX", "1", f"{cprefix}:msg:", "SCHEMA", "role", "TAG"
+    )  # fmt: skip
+    forget_message_indexes()
+    session.store_exchange("q", "a")
+    assert indexes_on(home, cprefix) == [current]
+    assert session.message_count() == 4
+    assert int(home.client.ft(current).info()["num_docs"]) == 4
+    session.close()
