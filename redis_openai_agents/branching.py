@@ -184,7 +184,9 @@ class BranchingMixin:
                 self._keys.branch_order(candidate),
             ]
             reply = await self._write(
-                scripts.BRANCH_CREATE, keys, [source, candidate, turn, expected_seq]
+                scripts.BRANCH_CREATE,
+                keys,
+                [source, candidate, turn, expected_seq, self._keys.message_prefix],
             )
             code = int(reply[0])
             if code == _ID_USED and name is None:

@@ -43,9 +43,9 @@ class UsageMixin(BranchingMixin):
         record["input_tokens_details"] = _details(getattr(usage, "input_tokens_details", None))
         record["output_tokens_details"] = _details(getattr(usage, "output_tokens_details", None))
         branch = self._branch
-        reply = await self._write(
-            scripts.USAGE_STORE, [self._keys.branches], [branch, item_codec.dumps(record)]
-        )
+        keys = [self._keys.meta, self._keys.branches, self._keys.order]
+        args = [branch, item_codec.dumps(record), self._keys.message_prefix]
+        reply = await self._write(scripts.USAGE_STORE, keys, args)
         if int(reply) == -2:
             raise BranchNotFoundError(branch)
 

@@ -69,8 +69,8 @@ if ttl_changed and ttl_ms > 0 and redis.call('PEXPIRETIME', uidx) == -1 then
   end
 end
 
-if branch == 'main' and not s[2] then ensure_main_turns(struct, order, mprefix) end
-local turns = tonumber(redis.call('HGET', struct, 'n:' .. branch) or '0')
+-- Turns are kept from the first call that needs them on (see branches.lua), then here.
+local turns = tonumber(s[2] or '0')
 
 for i = 0, n - 1 do
   local o = 9 + i * 5
@@ -102,7 +102,7 @@ if n > 0 then
     redis.call('RPUSH', order, unpack(seqs, i, math.min(i + 999, #seqs)))
   end
 end
-if users > 0 then
+if users > 0 and s[2] then
   local marks = {}
   for i = 1, users do
     turns = turns + 1

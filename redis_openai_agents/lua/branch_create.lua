@@ -4,11 +4,14 @@
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: meta, branches hash, source order list, new order list.
 -- ARGV: source branch id, new branch id, turn number, the sequence number that turn must
---       start with ('' for any).
+--       start with ('' for any), message key prefix.
 -- Returns {turn, live branches}, or {-2} (no source branch), {-4} (no such turn, or it
 -- starts elsewhere now), {-5} (the new id was used before); those write nothing.
 local meta, struct, src, dst = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local source, new, turn, expected = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if source == 'main' and redis.call('EXISTS', meta) == 1 then
+  ensure_main_turns(struct, src, ARGV[5])
+end
 local s = redis.call('HMGET', struct, 'n:' .. source, 'b:' .. source, 'x:' .. new, 'branches')
 if source ~= 'main' and not s[2] then return {-2} end
 local turns = tonumber(s[1] or '0')

@@ -35,8 +35,9 @@ local function is_user_item(raw)
   return ok and type(item) == 'table' and item.role == 'user'
 end
 
--- A conversation written before turns were recorded gets its main turns once, from its
--- items; every later write then keeps them in O(1).
+-- The main branch's turns are recorded from the first call that needs them (usage, turns,
+-- branches), from its items, once; every later write keeps them in O(1). A conversation
+-- that never uses them keeps only its original keys.
 local function ensure_main_turns(struct, order, mprefix)
   if redis.call('HEXISTS', struct, 'n:main') == 1 then return end
   local n = 0
