@@ -3,7 +3,8 @@
 `python -m benchmarks.branches [--size 1000] [--rounds 5] [--count 100]` builds one
 AgentSession conversation of `size` Runner items (five per turn, each turn starting with a
 user message) and a branch from its last turn continued by one turn, so both read the
-same number of items. It prints a Markdown table of medians (µs) over interleaved rounds:
+same number of items. It prints a Markdown table of medians (µs) over rounds, each
+calling every operation in turn, call by call, so that the rows compared see the same load:
 switching branches, whole and last-20 reads of the branch beside the same reads of main,
 creating a branch at several turns (each deleted again, untimed), storing a run's usage,
 listing branches, and appending a turn to a conversation whose turns are kept beside one
@@ -32,15 +33,14 @@ Operation = Callable[[], Awaitable[Any]]
 ITEMS_PER_TURN = 5
 
 
-async def _median_us(operation: Operation, count: int, undo: Operation | None = None) -> float:
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        await operation()
-        samples.append(time.perf_counter() - start)
-        if undo is not None:
-            await undo()
-    return statistics.median(samples) * 1e6
+async def _once_us(operation: Operation, undo: Operation | None) -> float:
+    """One call's wall time in µs; `undo` (untimed) puts the conversation back."""
+    start = time.perf_counter()
+    await operation()
+    elapsed = time.perf_counter() - start
+    if undo is not None:
+        await undo()
+    return elapsed * 1e6
 
 
 async def _conversation(url: str, prefix: str, name: str, size: int) -> AgentSession:
@@ -113,10 +113,19 @@ async def run(url: str, size: int, rounds: int, count: int) -> list[tuple[str, f
         ),
     ]
     results: dict[str, list[float]] = {}
+    calls = {
+        name: max(count // 10, 3) if "items)" in name or "create" in name else count
+        for name, _, _ in operations
+    }
     for _ in range(rounds):
-        for name, operation, undo in operations:
-            n = max(count // 10, 3) if "items)" in name or "create" in name else count
-            results.setdefault(name, []).append(await _median_us(operation, n, undo))
+        # Call by call, every operation in turn: pairs to compare see the same load.
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        for i in range(max(calls.values())):
+            for name, operation, undo in operations:
+                if i < calls[name]:
+                    samples[name].append(await _once_us(operation, undo))
+        for name, values in samples.items():
+            results.setdefault(name, []).append(statistics.median(values))
     await kept.switch_to_branch("main")
     for session in (kept, plain):
         await session.clear_session()
