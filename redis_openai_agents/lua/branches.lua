@@ -1,6 +1,7 @@
 -- Shared by the scripts that keep turns and branches: the conversation's branches hash
 -- (declared by each script) and the order list of every branch, which all expire with
 -- the conversation's metadata.
+-- KEYS: none of its own; called with the keys its script declared.
 -- Fields of the branches hash:
 --   branches     the live branch ids other than main, sorted, joined by U+001F
 --   b:<id>       a live branch other than main: JSON {created_at, parent, turn}

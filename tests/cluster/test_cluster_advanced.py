@@ -14,6 +14,7 @@ from redis.cluster import RedisCluster
 
 from redis_openai_agents import AgentSession
 from redis_openai_agents.embedded.cluster import LocalCluster
+from redis_openai_agents.keys import ConversationKeys
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
@@ -51,3 +52,10 @@ async def test_the_scenario_on_a_cluster_reports_what_the_sdk_reports(
             k for k in left if b":writes:" not in (k if isinstance(k, bytes) else k.encode())
         ] == []
         await session.aclose()
+
+
+def test_branch_keys_share_the_users_slot(cluster: LocalCluster) -> None:
+    for user_id in ("plain", "{braces}", "half{open", "star*", "100%"):
+        keys = ConversationKeys("roa", user_id, "c*1{")
+        names = [keys.meta, keys.branches, keys.branch_order("b{x}"), keys.branch_order("main")]
+        assert len({cluster.keyslot(k) for k in names}) == 1
