@@ -21,6 +21,7 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
+from .compaction import ConversationCompaction
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import InvalidItemError, SessionNotFoundError
@@ -54,7 +55,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(RedisBackedSession):
+class AgentSession(ConversationCompaction, RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
