@@ -264,9 +264,11 @@ async def test_a_re_sent_replacement_is_applied_once(
     sent: list[tuple[Any, str, list[str], list[Any]]] = []
     write = store._connection.write
 
-    async def capture(script: Any, records: str, keys: list[str], args: list[Any], **k: Any):
+    async def capture(
+        script: Any, records: str, keys: list[str], args: list[Any], *a: Any, **k: Any
+    ):
         sent.append((script, records, keys, args))
-        return await write(script, records, keys, args, **k)
+        return await write(script, records, keys, args, *a, **k)
 
     store._connection.write = capture
     snapshot = await store._get_compaction_snapshot(2)
