@@ -411,3 +411,19 @@ def test_the_sdk_compaction_snapshot_has_the_shape_the_sessions_build() -> None:
     ours = inspect.signature(AgentSession._get_compaction_snapshot)
     assert list(ours.parameters) == ["self", "limit", "prune_prefix"]
     assert inspect.signature(JSONSession._get_compaction_snapshot) == ours
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("count", [1, 1500], ids=["one-item", "more-than-one-command-carries"])
+async def test_a_long_history_is_replaced_whole_and_in_order(
+    kind: type[RedisBackedSession], count: int, redis_url: str, prefix: str
+) -> None:
+    store = make(kind, prefix, redis_url=redis_url)
+    old = [user(f"old {i}") for i in range(1200)]
+    await store.add_items(old)
+    snapshot = await store._get_compaction_snapshot(1000)
+    assert snapshot.items == old[200:] and snapshot.complete is False
+    new = [reply(f"new {i}") for i in range(count)]
+    assert await snapshot.replace_suffix(10, new) is True
+    assert await store.get_items() == old[:210] + new
+    await store.aclose()

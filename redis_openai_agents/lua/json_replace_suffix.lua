@@ -1,7 +1,7 @@
 -- Replace a JSONSession's newest conversation items with the SDK's compacted ones, only
 -- while they are exactly the items a snapshot read; optionally drop expired items at the
--- start too. The new item array is set by one JSON.SET, which Redis applies whole or not
--- at all. Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
+-- start too. Runs inside write_once.lua, which first takes its last KEY and last two ARGV
+-- off.
 -- KEYS: document.
 -- ARGV: ttl ms ('' keeps the stored ttl), created_at json the snapshot saw, suffix
 --       length, suffix digest, head length to drop, head digest, then the new items' json.
@@ -26,12 +26,30 @@ local length = redis.call('JSON.ARRLEN', key, '$.items')[1] or 0
 if length < k or digest(length - k, length - 1) ~= suffix_digest then return 0 end
 if p < 1 or p + k > length or digest(0, p - 1) ~= head_digest then p = 0 end
 
-local kept = '[]'
-if length - k > p then kept = redis.call('JSON.GET', key, '$.items[' .. p .. ':' .. (length - k) .. ']') end
-local parts = {}
-if #kept > 2 then parts[1] = string.sub(kept, 2, -2) end
-for i = 7, #ARGV do parts[#parts + 1] = ARGV[i] end
-redis.call('JSON.SET', key, '$.items', '[' .. table.concat(parts, ',') .. ']')
+-- The new items go in before the old suffix, in one command that stores all or none of
+-- them; one trim then drops the old suffix and the expired head. More items than one
+-- command carries are set with the kept ones as one new array instead.
+local out = #ARGV - 6
+if out > 1000 then
+  local kept = '[]'
+  if length - k > p then
+    kept = redis.call('JSON.GET', key, '$.items[' .. p .. ':' .. (length - k) .. ']')
+  end
+  local parts = {}
+  if #kept > 2 then parts[1] = string.sub(kept, 2, -2) end
+  for i = 7, #ARGV do parts[#parts + 1] = ARGV[i] end
+  redis.call('JSON.SET', key, '$.items', '[' .. table.concat(parts, ',') .. ']')
+else
+  if out > 0 then
+    redis.call('JSON.ARRINSERT', key, '$.items', length - k, unpack(ARGV, 7, #ARGV))
+  end
+  local last = length - k + out - 1
+  if last < p then
+    redis.call('JSON.SET', key, '$.items', '[]')
+  else
+    redis.call('JSON.ARRTRIM', key, '$.items', p, last)
+  end
+end
 local t = redis.call('TIME')
 stamp_document(key, string.format('%d.%06d', tonumber(t[1]), tonumber(t[2])), ttl_arg)
 return 1
