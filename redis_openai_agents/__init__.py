@@ -22,6 +22,7 @@ from .errors import (
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
+from .message_history import ConversationHistory
 from .session_info import SessionInfo
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "TTL",
     "AgentSession",
+    "ConversationHistory",
     "ErasedUser",
     "InvalidIdentifierError",
     "InvalidItemError",

@@ -34,6 +34,7 @@ from .keys import (
     user_index_key,
     validate_id,
 )
+from .message_history import MessageHistoryAccess
 from .retry import DEFAULT_RETRY_TIMEOUT
 from .session_info import SessionInfo, from_epoch
 
@@ -55,7 +56,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(ConversationCompaction, RedisBackedSession):
+class AgentSession(ConversationCompaction, MessageHistoryAccess, RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
