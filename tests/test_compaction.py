@@ -427,3 +427,25 @@ async def test_a_long_history_is_replaced_whole_and_in_order(
     assert await snapshot.replace_suffix(10, new) is True
     assert await store.get_items() == old[:210] + new
     await store.aclose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_snapshot_and_the_replacement_are_one_round_trip_each(
+    kind: type[RedisBackedSession], redis_url: str, prefix: str
+) -> None:
+    from test_round_trips import ServerCommands
+
+    store = make(kind, prefix, redis_url=redis_url, ttl=600)
+    await store.add_items([user(str(i)) for i in range(30)])
+    warm = await store._get_compaction_snapshot(5)
+    assert await warm.replace_suffix(4, [SUMMARY]) is True
+    server = ServerCommands(redis_url)
+    try:
+        with server.capture() as read:
+            snapshot = await store._get_compaction_snapshot(10)
+        with server.capture() as write:
+            assert await snapshot.replace_suffix(2, [SUMMARY]) is True
+    finally:
+        server.close()
+    assert read == ["EVALSHA"] and write == ["EVALSHA"]
+    await store.aclose()
