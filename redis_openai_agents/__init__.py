@@ -27,6 +27,7 @@ from .errors import (
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
+from .message_history import ConversationHistory
 from .session_info import SessionInfo
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "BranchError",
     "BranchExistsError",
     "BranchNotFoundError",
+    "ConversationHistory",
     "ErasedUser",
     "InvalidIdentifierError",
     "InvalidItemError",

@@ -21,6 +21,7 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
+from .compaction import ConversationCompaction
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import BranchNotFoundError, InvalidItemError, SessionNotFoundError
@@ -34,6 +35,7 @@ from .keys import (
     user_index_key,
     validate_id,
 )
+from .message_history import MessageHistoryAccess
 from .retry import DEFAULT_RETRY_TIMEOUT
 from .session_info import SessionInfo, from_epoch
 from .turns import is_user_message
@@ -57,7 +59,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(UsageMixin, RedisBackedSession):
+class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with

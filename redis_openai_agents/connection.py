@@ -172,9 +172,7 @@ class RedisConnection:
         self._pending = PendingWrites()
         self._external = redis_client
         self._url = None if redis_client is not None else resolve_url(redis_url)
-        self._twins: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, topology.AsyncClient
-        ] = (
+        self._twins: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, topology.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
         self._closed = False

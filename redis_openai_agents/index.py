@@ -120,7 +120,7 @@ def check_is_due(server: str, prefix: str) -> bool:
     return time.monotonic() - _checked_at.get((server, prefix), -RECHECK_SECONDS) >= RECHECK_SECONDS
 
 
-async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str) -> None:
+async def ensure_message_index(client: AsyncClient, server: str, prefix: str) -> None:
     """Create the index if it is missing, checking at most once a minute per server.
 
     Checking on every write would double its round trips; checking only once per process

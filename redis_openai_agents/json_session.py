@@ -19,6 +19,7 @@ from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession
 from ._bridge import shielded
+from .compaction import DocumentCompaction
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import JSONSessionNotFoundError
@@ -80,7 +81,7 @@ def _encode_value(value: Any) -> str:
         raise TypeError(f"value cannot be stored as JSON: {exc}") from None
 
 
-class JSONSession(JSONConversation, RedisBackedSession):
+class JSONSession(JSONConversation, DocumentCompaction, RedisBackedSession):
     """Async key-value storage for nested session data, and an Agents SDK session too.
 
     The whole session is one RedisJSON document: your values under `data`, the SDK's

@@ -42,6 +42,9 @@ SUITES = (
     "tests/memory/test_session.py",
     "tests/memory/test_session_limit.py",
     "tests/extensions/memory/test_encrypt_session.py",
+    "tests/memory/test_compaction_suffix.py",
+    "tests/memory/test_compaction_model_visibility.py",
+    "tests/memory/test_openai_responses_compaction_session.py",
 )
 
 _PRIVATE = "reads or patches the SDK backend's private attributes"
@@ -82,7 +85,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "test_sqlite_session_post_commit_cancellation_propagates_after_known_outcome": _SQLITE,
     # test_encrypt_session.py: EncryptedSession authenticates before popping only over
     # SQLiteSession itself, and SQLite reads a negative limit as "all".
-    "test_encrypted_compaction_skips_unencrypted_stored_history": _SQLITE,
     "test_encrypted_pop_wrong_key_preserves_recoverable_history": _SQLITE,
     "test_encrypted_pop_rechecks_authentication_after_expired_tail": _SQLITE,
     "test_encrypted_pop_authentication_is_atomic_with_concurrent_mutations": _SQLITE,
@@ -91,6 +93,13 @@ NOT_APPLICABLE: dict[str, str] = {
     "test_encrypted_session_scan_budget_rejects_negative_limit_before_read": (
         "relies on SQLite reading limit=-1 as every item; ours refuse it with ValueError"
     ),
+    # test_compaction_suffix.py: SQLite triggers and patched inserts inside the transaction.
+    "test_suffix_transaction_rolls_back_failed_insert": _SQLITE,
+    "test_cancelled_suffix_transaction_settles_before_newer_append": _PRIVATE,
+    "test_failed_encrypted_suffix_transaction_preserves_original_tokens": _SQLITE,
+    # test_openai_responses_compaction_session.py
+    "test_settled_pop_failure_invalidates_response_chain": _PRIVATE,
+    "test_settled_clear_failure_invalidates_response_chain": _PRIVATE,
 }
 _LAYOUT = "reads 0.1.0's key layout (`session:<id>`, `$.messages`) with a plain client"
 V01_NOT_APPLICABLE: dict[str, str] = {

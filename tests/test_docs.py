@@ -207,6 +207,7 @@ API_PAGES = (
     "agent-session/",
     "json-session/",
     "session-info/",
+    "message-history/",
     "transfer/",
     "errors/",
     "helpers/",

@@ -359,7 +359,7 @@ async function main() {
     // API reference: one page per class, together an entry per public name; signatures name
     // their options (no `**options`), and attribute values (implementation) stay out.
     {
-      const apiPages = ['api/', 'api/agent-session/', 'api/json-session/', 'api/session-info/', 'api/transfer/', 'api/errors/', 'api/helpers/'];
+      const apiPages = ['api/', 'api/agent-session/', 'api/json-session/', 'api/session-info/', 'api/message-history/', 'api/transfer/', 'api/errors/', 'api/helpers/'];
       const ids = new Set();
       const heights = {};
       for (const path of apiPages) {

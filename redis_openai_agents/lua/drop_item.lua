@@ -1,0 +1,25 @@
+-- Remove one item of a conversation, wherever it is (RedisVL MessageHistory's `drop`).
+-- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
+-- KEYS: meta, user index, order list, branches hash.
+-- ARGV: message key prefix, conversation id, seq.
+-- Returns 1 when the item was there, 0 when it was not, -1 when the conversation keeps
+-- turns or branches, which may share the item (nothing written for 0 and -1).
+local meta, uidx, order, branches = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('EXISTS', branches) == 1 then return -1 end
+local mprefix, conv_id, seq = ARGV[1], ARGV[2], ARGV[3]
+local m = redis.call('HMGET', meta, 'tail', 'ttl_ms', 'expires_at_ms')
+if not m[1] then return 0 end
+-- Read the item before removing it: on a cluster slot being migrated, reading a hash
+-- already moved stops the script, and it must stop before its first write.
+redis.call('EXISTS', mprefix .. seq)
+if redis.call('LREM', order, 1, seq) == 0 then return 0 end
+redis.call('UNLINK', mprefix .. seq)
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stamp = string.format('%d.%06d', tonumber(t[1]), tonumber(t[2]))
+redis.call('HSET', meta, 'count', redis.call('LLEN', order), 'updated_at', stamp)
+redis.call('ZADD', uidx, stamp, conv_id)
+local tail = tonumber(m[1])
+apply_ttl(meta, uidx, order, mprefix, tail, tail, now_ms, tonumber(m[2] or '0'),
+          tonumber(m[3] or '0'), false, 1, '')
+return 1
