@@ -449,3 +449,28 @@ async def test_the_snapshot_and_the_replacement_are_one_round_trip_each(
         server.close()
     assert read == ["EVALSHA"] and write == ["EVALSHA"]
     await store.aclose()
+
+
+@pytest.mark.parametrize("when", ["before the snapshot", "between snapshot and replacement"])
+async def test_a_conversation_with_branches_is_not_compacted(
+    when: str, redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    """Branches share the items of main: replacing them would rewrite every branch, so the
+    replacement is refused (the SDK then keeps the history as it is)."""
+    store = AgentSession("conv", user_id="alice", prefix=prefix, redis_url=redis_url)
+    items = [user("a"), reply("b"), user("c"), reply("d")]
+    await store.add_items(items)
+    other = AgentSession("conv", user_id="alice", prefix=prefix, redis_url=redis_url)
+    if when == "before the snapshot":
+        await other.create_branch_from_turn(2, "side")
+    snapshot = await store._get_compaction_snapshot(3)
+    if when != "before the snapshot":
+        await other.create_branch_from_turn(2, "side")
+    before = dump(r, prefix)
+    assert await snapshot.replace_suffix(1, [SUMMARY]) is False
+    assert dump(r, prefix) == before
+    assert await store.get_items() == items
+    await other.switch_to_branch("side")
+    assert await other.get_items() == items[:2]
+    await other.aclose()
+    await store.aclose()

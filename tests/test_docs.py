@@ -526,7 +526,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
             str(certs / "ca.crt"),
             "--tls-auth-clients",
             "no",
-        ]
+        ],
     )
     with server:
         yield f"rediss://127.0.0.1:{tls_port}/0", certs / "ca.crt"

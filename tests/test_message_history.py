@@ -10,7 +10,7 @@ import redis
 import redis.asyncio as aioredis
 from redisvl.extensions.message_history import MessageHistory
 
-from redis_openai_agents import AgentSession, ConversationHistory, InvalidItemError
+from redis_openai_agents import AgentSession, BranchError, ConversationHistory, InvalidItemError
 
 
 def user(text: str) -> dict[str, Any]:
@@ -238,3 +238,22 @@ async def test_the_client_is_the_sessions_own_or_one_for_its_url(
     assert json.loads(sync_client.hget(session._keys.message(0), "metadata")) == user("hi")
     await async_client.aclose()
     sync_client.close()
+
+
+async def test_dropping_one_item_of_a_conversation_with_branches_is_refused(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    session = AgentSession("c", user_id="alice", redis_url=redis_url, prefix=prefix)
+    session.store_exchange("q1", "a1")
+    session.store_exchange("q2", "a2")
+    await session.create_branch_from_turn(2, "side")
+    await session.switch_to_branch("main")
+    with session.message_history() as history:
+        first = history.get_recent(top_k=10, raw=True)[0]["entry_id"]
+        before = {k: r.dump(k) for k in r.scan_iter(f"{prefix}:*") if ":writes:" not in k}
+        with pytest.raises(BranchError, match="turns or branches"):
+            history.drop(first)
+        after = {k: r.dump(k) for k in r.scan_iter(f"{prefix}:*") if ":writes:" not in k}
+        assert after == before
+    assert session.message_count() == 4
+    session.close()

@@ -44,7 +44,9 @@ async def test_a_suffix_is_replaced_on_every_master(
         await store.aclose()
 
 
-def test_message_history_reads_and_writes_on_every_master(cluster: LocalCluster, cprefix: str) -> None:
+def test_message_history_reads_and_writes_on_every_master(
+    cluster: LocalCluster, cprefix: str
+) -> None:
     for user_id in users_on_every_master(cluster):
         session = AgentSession("c", user_id=user_id, redis_url=cluster.url, prefix=cprefix)
         session.store_exchange("q", "a")
