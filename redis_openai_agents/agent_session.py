@@ -545,8 +545,16 @@ class AgentSession(RedisBackedSession):
         effective = self._item_limit(limit)
         if effective == 0:
             return []
-        rows = await self._read(("metadata",), effective)
-        return item_codec.decode_many([row[0] for row in rows])
+        pause = 0.01
+        for _ in range(_HOLE_RETRIES):
+            raws = await self._connection.call(lambda client: self._read_items(client, effective))
+            items = item_codec.decode_joined(raws)
+            if items is not None:
+                return items
+            # As in `_read`: an item listed but not found is looked for again first.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        return item_codec.decode_many([raw for raw in raws if raw is not None])
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append a batch atomically: all of it, contiguous and in order, or none of it.
@@ -845,7 +853,9 @@ class AgentSession(RedisBackedSession):
         extras: list[Mapping[str, Any]] | None = None,
     ) -> int:
         encoded = item_codec.encode_items(new_items)
-        extra_json = [item_codec.encode_item(e) for e in extras] if extras else [""] * len(encoded)
+        extra_json: list[Any] = (
+            [item_codec.encode_item_bytes(e) for e in extras] if extras else [b""] * len(encoded)
+        )
         args: list[Any] = [
             self._keys.message_prefix,
             self._entry_prefix,
@@ -860,8 +870,13 @@ class AgentSession(RedisBackedSession):
         ]
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
             view = item_codec.text_view(item)
-            content = item_codec.storable_text(view.content)
-            args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
+            args += [
+                view.role,
+                item_codec.storable_bytes(view.content),
+                item_codec.storable_bytes(view.tool_call_id),
+                raw,
+                extra,
+            ]
         await shielded(self._store(args))
         if agent:
             self._current_agent = agent
@@ -908,6 +923,28 @@ class AgentSession(RedisBackedSession):
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
         return [row for row in rows if row[0] is not None]
+
+    async def _read_items(self, client: aioredis.Redis, limit: int | None) -> list[Any]:
+        """The stored JSON of the newest `limit` items (all when None), oldest first.
+
+        `_read` for the one field `get_items` needs, without building a row per item.
+        """
+        if self._connection.sort_patterns_allowed:
+            order, pattern = self._keys.order, self._keys.item_pattern
+            window = () if limit is None else ("LIMIT", 0, limit, "DESC")
+            try:
+                flat: list[Any] = await client.execute_command(  # type: ignore[no-untyped-call]
+                    "SORT_RO", order, "BY", "nosort", *window, "GET", pattern
+                )
+            except ResponseError as exc:
+                if not _refuses_patterns(exc):
+                    raise
+                self._connection.sort_patterns_allowed = False
+            else:
+                if limit is not None:
+                    flat.reverse()
+                return flat
+        return [row[0] for row in await self._read_once(client, ("metadata",), limit)]
 
     async def _read_once(
         self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
