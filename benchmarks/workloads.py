@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -143,7 +144,8 @@ class Bench:
         return n
 
     async def measure(self, tasks: Sequence[Task]) -> list[list[float]]:
-        """Time every task, interleaved sample by sample so drift hits all of them alike.
+        """Time every task, interleaved sample by sample so drift hits all of them alike,
+        in a new random order for each sample.
 
         Each task gets its own number of samples (fixed on its first round from a warm-up);
         `undo` restores its conversation, untimed, after each sample or after the block.
@@ -151,8 +153,15 @@ class Bench:
         counts = [await self._calibrate(task) for task in tasks]
         gc.collect()
         samples: list[list[float]] = [[] for _ in tasks]
+        # A new order for every sample: with one fixed cycle, each backend would always run
+        # right after the same other one, and inherit what it leaves behind (SQLite's
+        # worker thread, MessageHistory's blocking calls, a cache full of another's data).
+        order = list(range(len(tasks)))
+        shuffler = random.Random(self.config.seed + len(tasks))
         for i in range(max(counts, default=0)):
-            for task, count, found in zip(tasks, counts, samples, strict=True):
+            shuffler.shuffle(order)
+            for k in order:
+                task, count, found = tasks[k], counts[k], samples[k]
                 if i >= count:
                     continue
                 start = time.perf_counter()
