@@ -31,6 +31,8 @@ SDK_SQLITE = "SDK SQLiteSession"
 MESSAGE_HISTORY = "RedisVL MessageHistory"
 
 REFERENCE = SDK_REDIS
+HISTORY_FIELDS = ("entry_id", "role", "session_tag", "timestamp", "tool_call_id")
+"""MessageHistory's fields besides `metadata` and `content` (its `get_recent` reads them)."""
 OURS = (AGENT, JSON)
 ALL = (AGENT, JSON, SDK_REDIS, SDK_SQLITE, MESSAGE_HISTORY)
 

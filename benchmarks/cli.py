@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from . import backends as bk
 from . import budgets, environment, plot, report, server_baseline
+from . import cluster as cluster_bench
 from .config import BenchConfig
 from .redisinfo import Admin
 from .stats import median
@@ -25,6 +26,10 @@ from .workloads import Bench
 
 HERE = Path(__file__).resolve().parent
 PHASES = ("sizes", "roundtrips", "concurrency", "listing", "durability")
+SERVERS = ("default", "stack", "cluster")
+"""`default`: $REDIS_URL, or an embedded Redis 8; `stack`: an embedded Redis Stack 7.4;
+`cluster`: one node against a 3-master cluster (`benchmarks.cluster`)."""
+STACK_LABEL = "Redis Stack 7.4"
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -42,6 +47,14 @@ def _phases(text: str) -> tuple[str, ...]:
     unknown = set(chosen) - set(PHASES)
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown phase(s) {sorted(unknown)}; known: {PHASES}")
+    return chosen
+
+
+def _servers(text: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(chosen) - set(SERVERS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown server(s) {sorted(unknown)}; known: {SERVERS}")
     return chosen
 
 
@@ -78,6 +91,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_backends,
         default=bk.ALL,
         help="comma-separated subset, among agent,json,sdk,sqlite,mh (sdk is always run)",
+    )
+    parser.add_argument(
+        "--servers",
+        type=_servers,
+        default=None,
+        help=f"comma-separated, among {','.join(SERVERS)}; default: all of them, or only "
+        "`default` with --quick",
+    )
+    parser.add_argument(
+        "--cluster-rounds", type=int, default=50, help="rounds of the cluster benchmark"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.md", help="report path")
     parser.add_argument("--plot", type=Path, default=HERE / "latency.png", help="plot path")
@@ -165,34 +188,63 @@ def _redis_benchmark(admin: Admin, url: str) -> list[server_baseline.Baseline]:
         admin.client.delete(*keys)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _stack_phases(phases: Sequence[str]) -> tuple[str, ...]:
+    """The second server repeats every phase but the replica one (which starts its own)."""
+    return tuple(p for p in phases if p != "durability")
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = BenchConfig.quick_run() if args.quick else BenchConfig.full()
     config = config.with_overrides(args.sizes, args.repeat, args.duration)
+    servers = args.servers or (("default",) if args.quick else SERVERS)
     command = "python -m benchmarks" + (
         " " + shlex.join(sys.argv[1:] if argv is None else list(argv))
         if (sys.argv[1:] if argv is None else argv)
         else ""
     )
     started = time.perf_counter()
-    with _redis(args.redis_url) as url, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        bench, ping = asyncio.run(run(config, url, args.only, Path(tmp), args.backends))
-    results = bench.results
-    checks = budgets.evaluate(results)
+    runs: list[report.ServerRun] = []
+    cluster_report: cluster_bench.ClusterReport | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        if "default" in servers:
+            print("== the default server", flush=True)
+            with _redis(args.redis_url) as url:
+                bench, ping = asyncio.run(run(config, url, args.only, Path(tmp), args.backends))
+            runs.append(report.ServerRun("", bench, ping, budgets.evaluate(bench.results)))
+        if "stack" in servers:
+            from redis_openai_agents.embedded import EmbeddedRedis
+
+            print(f"== {STACK_LABEL} (embedded)", flush=True)
+            with EmbeddedRedis(server="stack") as server:
+                bench, ping = asyncio.run(
+                    run(config, server.url, _stack_phases(args.only), Path(tmp), args.backends)
+                )
+            runs.append(report.ServerRun(STACK_LABEL, bench, ping, budgets.evaluate(bench.results)))
+        if "cluster" in servers:
+            print("== one node against a 3-master cluster (embedded)", flush=True)
+            cluster_report = cluster_bench.measure(
+                max(2, args.cluster_rounds // (10 if args.quick else 1)),
+                repeats=1 if args.quick else 3,
+                log=lambda line: print(line, flush=True),
+            )
     plot_name: str | None = None
-    if not args.no_plot:
+    main_run = runs[0] if runs else None
+    if main_run is not None and not args.no_plot:
         if plot.available():
-            plot.write_plot(results, args.plot)
+            plot.write_plot(main_run.bench.results, args.plot)
             plot_name = os.path.relpath(args.plot.resolve(), args.out.resolve().parent)
         else:
             print("matplotlib is not installed: no plot (pip install matplotlib)")
-    text = report.render(results, checks, config, bench.items, command, ping, plot_name)
+    text = report.render_all(runs, cluster_report, config, command, plot_name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print()
-    for check in checks:
-        print(f"{check.status:4}  {check.subject:13}  {check.budget}: {check.measured}")
-    failed = sum(check.status == budgets.FAIL for check in checks)
+    checks = [(one.label, check) for one in runs for check in one.checks]
+    for label, check in checks:
+        subject = f"{check.subject} ({label})" if label else check.subject
+        print(f"{check.status:4}  {subject:30}  {check.budget}: {check.measured}")
+    failed = sum(check.status == budgets.FAIL for _, check in checks)
     print(
         f"\n{len(checks) - failed} of {len(checks)} budgets not failed; report: {args.out}"
         + (f", plot: {args.plot}" if plot_name else "")

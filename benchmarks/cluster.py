@@ -3,8 +3,9 @@
 `python -m benchmarks.cluster` starts one Redis Stack node and a 3-master + 3-replica
 cluster from the same binaries, runs the same 64 concurrent conversations on both
 (appends, whole reads, `list_sessions`), then keeps writers running through a
-`CLUSTER FAILOVER` and a slot migration and reports how long writes paused and whether
-any acknowledged write was lost.
+`CLUSTER FAILOVER`, a killed master and a slot migration and reports how long writes
+paused and whether any acknowledged write was lost. `python -m benchmarks` runs it too and
+puts its numbers in the same report.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis_openai_agents import AgentSession
-from redis_openai_agents.embedded import EmbeddedRedis
+from redis_openai_agents.embedded import EmbeddedRedis, describe_url
 from redis_openai_agents.embedded.cluster import LocalCluster
 from redis_openai_agents.keys import hash_tag
 
@@ -164,68 +165,93 @@ def users_by_master(cluster: LocalCluster, per_master: int = 2) -> dict[str, lis
     return grouped
 
 
-def _report_load(name: str, load: WriteLoad) -> None:
+def _load_line(name: str, load: WriteLoad) -> str:
     acked = sum(load.acknowledged.values())
-    print(
+    return (
         f"{name}: {acked} batches acknowledged, {load.lost} items lost, "
         f"{load.duplicated} duplicated, {load.torn_batches} torn batches, "
         f"{len(load.failures)} failed attempts, longest pause {load.longest_pause():.2f} s "
         f"(event took {load.event_ended - load.event_started:.2f} s)"
     )
-    for _, message in load.failures[:3]:
-        print(f"    {message}")
+
+
+OPERATIONS = ("appends", "reads", "listings")
+
+
+@dataclass
+class ClusterReport:
+    """One run of this benchmark: throughput on both topologies, and the write loads."""
+
+    rounds: int
+    node: list[Throughput] = field(default_factory=list)
+    cluster: list[Throughput] = field(default_factory=list)
+    loads: dict[str, WriteLoad] = field(default_factory=dict)
+    server: str = ""
+
+    def rate(self, topology: str, op: str) -> float:
+        runs = self.node if topology == "node" else self.cluster
+        return statistics.median(getattr(t, op) for t in runs)
+
+    def ratio(self, op: str) -> float:
+        """Cluster over one node, the median of the per-run ratios (runs alternate)."""
+        pairs = zip(self.cluster, self.node, strict=True)
+        return statistics.median(getattr(c, op) / getattr(n, op) for c, n in pairs)
+
+
+def measure(
+    rounds: int = 50, repeats: int = 3, log: Callable[[str], None] = print
+) -> ClusterReport:
+    """Both topologies, alternately, then writers through a failover, a killed master and
+    a slot migration on the cluster."""
+    report = ClusterReport(rounds)
+    with EmbeddedRedis() as single, LocalCluster(3, 1) as cluster:
+        report.server = describe_url(single.url)
+        prefix = f"bench{uuid.uuid4().hex[:6]}"
+        for _ in range(repeats):
+            report.node.append(asyncio.run(_throughput(single.url, rounds, prefix)))
+            report.cluster.append(asyncio.run(_throughput(cluster.url, rounds, prefix)))
+        log(f"{CONVERSATIONS} concurrent conversations, {rounds} rounds, median of {repeats}")
+        for op in OPERATIONS:
+            log(
+                f"  {op:<9} one node {report.rate('node', op):8.0f}/s  "
+                f"cluster {report.rate('cluster', op):8.0f}/s  ratio {report.ratio(op):.2f}"
+            )
+        grouped = users_by_master(cluster)
+        users = [u for group in grouped.values() for u in group]
+        victim = cluster.masters()[0]
+        report.loads["`CLUSTER FAILOVER` (replica takes over)"] = asyncio.run(
+            write_through(cluster.url, users, lambda: cluster.failover(victim), prefix=prefix)
+        )
+        survivor = cluster.masters()[1]
+        report.loads["master killed (unplanned failover)"] = asyncio.run(
+            write_through(
+                cluster.url, users, lambda: cluster.kill(cluster.masters()[0]), prefix=prefix
+            )
+        )
+        moving = grouped[survivor.node_id][0]
+        slot = cluster.keyslot(hash_tag(moving))
+        target = next(m for m in cluster.masters() if m is not cluster.node_for_slot(slot))
+        report.loads["one slot migrated key by key"] = asyncio.run(
+            write_through(
+                cluster.url,
+                [moving],
+                lambda: cluster.migrate_slot(slot, target, batch=1),
+                prefix=prefix,
+                per_user=8,
+            )
+        )
+        for name, load in report.loads.items():
+            log(_load_line(name, load))
+            for _, message in load.failures[:3]:
+                log(f"    {message}")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cluster")
     parser.add_argument("--rounds", type=int, default=50)
     options = parser.parse_args(argv)
-    with EmbeddedRedis() as single, LocalCluster(3, 1) as cluster:
-        prefix = f"bench{uuid.uuid4().hex[:6]}"
-        runs: dict[str, list[Throughput]] = {"node": [], "cluster": []}
-        for _ in range(3):
-            runs["node"].append(asyncio.run(_throughput(single.url, options.rounds, prefix)))
-            runs["cluster"].append(asyncio.run(_throughput(cluster.url, options.rounds, prefix)))
-        print(f"{CONVERSATIONS} concurrent conversations, {options.rounds} rounds, median of 3")
-        for op in ("appends", "reads", "listings"):
-            node = statistics.median(getattr(t, op) for t in runs["node"])
-            clus = statistics.median(getattr(t, op) for t in runs["cluster"])
-            print(
-                f"  {op:<9} one node {node:8.0f}/s  cluster {clus:8.0f}/s  ratio {clus / node:.2f}"
-            )
-        grouped = users_by_master(cluster)
-        users = [u for group in grouped.values() for u in group]
-        victim = cluster.masters()[0]
-        _report_load(
-            "CLUSTER FAILOVER",
-            asyncio.run(
-                write_through(cluster.url, users, lambda: cluster.failover(victim), prefix=prefix)
-            ),
-        )
-        survivor = cluster.masters()[1]
-        _report_load(
-            "master killed (unplanned failover)",
-            asyncio.run(
-                write_through(
-                    cluster.url, users, lambda: cluster.kill(cluster.masters()[0]), prefix=prefix
-                )
-            ),
-        )
-        moving = grouped[survivor.node_id][0]
-        slot = cluster.keyslot(hash_tag(moving))
-        target = next(m for m in cluster.masters() if m is not cluster.node_for_slot(slot))
-        _report_load(
-            "slot migration",
-            asyncio.run(
-                write_through(
-                    cluster.url,
-                    [moving],
-                    lambda: cluster.migrate_slot(slot, target, batch=1),
-                    prefix=prefix,
-                    per_user=8,
-                )
-            ),
-        )
+    measure(options.rounds)
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .redisinfo import Admin
 
-_PACKAGES = ("redis-openai-agents", "openai-agents", "redis", "hiredis", "redisvl")
+_PACKAGES = ("redis-openai-agents", "openai-agents", "redis", "hiredis", "msgspec", "redisvl")
 
 
 def _cpu_model() -> str:

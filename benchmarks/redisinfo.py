@@ -120,6 +120,29 @@ class Admin:
                 out[name] = f"{ver // 10000}.{ver // 100 % 100}.{ver % 100}"
         return out
 
+    def sample_keys(self, pattern: str, count: int) -> list[bytes]:
+        """Up to `count` keys matching `pattern`."""
+        found: list[bytes] = []
+        for key in self.client.scan_iter(match=pattern, count=1000):
+            found.append(key)
+            if len(found) >= count:
+                break
+        return found
+
+    def rebuilt_bytes(self, keys: list[bytes], fields: tuple[str, ...] | None) -> int:
+        """`MEMORY USAGE` of copies of hashes holding only `fields` (None: all of them),
+        each under a name as long as the original's, summed; the copies are deleted."""
+        total = 0
+        for key in keys:
+            values = self.client.hgetall(key)
+            if fields is not None:
+                values = {f: v for f, v in values.items() if f.decode() in fields}
+            copy = b"~" + key[1:]
+            self.client.hset(copy, mapping=values)  # type: ignore[arg-type]
+            total += int(self.client.memory_usage(copy, samples=0) or 0)
+            self.client.delete(copy)
+        return total
+
     def fill_noise(self, prefix: str, count: int, batch: int = 5000) -> None:
         """`count` unrelated string keys, to show what a full database costs."""
         value = b"x" * 64

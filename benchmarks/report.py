@@ -4,13 +4,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import backends as bk
 from .budgets import Check
 from .config import BenchConfig
 from .items import ItemFactory
-from .results import OPS, SIZE_WORKLOADS, WORKLOAD_TITLES, Results, throughput_ratio
+from .results import (
+    OPS,
+    PING,
+    PING_NAME,
+    READ_LAST20,
+    SIZE_WORKLOADS,
+    WORKLOAD_TITLES,
+    Results,
+    throughput_ratio,
+)
 from .stats import TIMES, fmt_bytes, fmt_ms, fmt_ratio, ratio
+
+if TYPE_CHECKING:
+    from .cluster import ClusterReport
+    from .workloads import Bench
+
+
+@dataclass
+class ServerRun:
+    """Everything measured against one server; `label` is empty for the default one."""
+
+    label: str
+    bench: Bench
+    ping: float
+    checks: list[Check]
+
 
 _STATUS = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "SKIP": "SKIP"}
 
@@ -49,8 +75,12 @@ def latency_lines(results: Results) -> list[str]:
                     continue
                 r = ratio(series, reference)
                 row.append(f"**{fmt_ratio(r)}** {fmt_ms(series.median)} / {fmt_ms(series.p99)}")
+            if workload == READ_LAST20:
+                floor = results.series(PING, size, PING_NAME)
+                row.append("n/a" if floor is None else fmt_ms(floor.median))
             rows.append(row)
-        out += _table(["items", *names], rows)
+        floor_column = ["bare `PING` (same rounds)"] if workload == READ_LAST20 else []
+        out += _table(["items", *names, *floor_column], rows)
     return out
 
 
@@ -137,6 +167,38 @@ def memory_lines(results: Results, items: ItemFactory) -> list[str]:
         "index's own memory from `FT.INFO` (`total_index_memory_sz_mb`).",
         "",
         *_table(["Backend", "keys", "in keys", "search index", "per item", "ratio"], rows),
+        *memory_part_lines(results),
+    ]
+
+
+def memory_part_lines(results: Results) -> list[str]:
+    """What each part of an AgentSession item costs, rebuilt field by field."""
+    if not results.memory_parts:
+        return []
+    reference = results.memory.get(bk.REFERENCE)
+    base = reference.per_item if reference else math.nan
+    rows = []
+    previous = 0.0
+    for part in results.memory_parts:
+        rows.append(
+            [
+                part.label,
+                fmt_bytes(part.per_item),
+                f"{part.per_item - previous:+,.0f} B" if previous else "",
+                fmt_ratio(part.per_item / base),
+            ]
+        )
+        previous = part.per_item
+    return [
+        "Where AgentSession's bytes go: a sample of 500 of its item hashes copied field by "
+        "field under keys of the same length (`MEMORY USAGE` of each copy), plus the search "
+        "index's share per item. A hash whose values pass 64 bytes (`hash-max-listpack-"
+        "value`) is a hash table, some 60 bytes per field; the item's JSON always does. "
+        "RedisVL MessageHistory reads `content` and `metadata` (the item) from each hash, so "
+        "both stay; the third row plus the index entry is what its schema needs "
+        f"({fmt_bytes(results.memory_floor)} per item here).",
+        "",
+        *_table(["AgentSession item hash", "per item", "step", "ratio to SDK"], rows),
     ]
 
 
@@ -253,6 +315,120 @@ def durability_lines(results: Results) -> list[str]:
     ]
 
 
+def result_sections(
+    results: Results, config: BenchConfig, items: ItemFactory, ping: float
+) -> list[str]:
+    lines = latency_lines(results)
+    lines += concurrency_lines(results, config)
+    lines += listing_lines(results)
+    lines += durability_lines(results)
+    lines += memory_lines(results, items)
+    lines += round_trip_lines(results)
+    lines += cost_lines(results, ping)
+    lines += _baseline_lines(results)
+    return lines
+
+
+def _demote(lines: list[str]) -> list[str]:
+    """Headings one level down, for a second server's sections."""
+    return ["#" + line if line.startswith("### ") else line for line in lines]
+
+
+def cluster_lines(found: ClusterReport) -> list[str]:
+    from .cluster import CONVERSATIONS, OPERATIONS
+
+    labels = {
+        "appends": "append a 2-item batch",
+        "reads": "whole read",
+        "listings": "list_sessions",
+    }
+    rows = [
+        [
+            labels[op],
+            f"{found.rate('node', op):,.0f}",
+            f"{found.rate('cluster', op):,.0f}",
+            f"**{fmt_ratio(found.ratio(op))}**",
+        ]
+        for op in OPERATIONS
+    ]
+    loads = []
+    for name, load in found.loads.items():
+        loads.append(
+            [
+                name,
+                f"{sum(load.acknowledged.values()):,}",
+                str(load.lost),
+                str(load.duplicated),
+                str(load.torn_batches),
+                str(len(load.failures)),
+                f"{load.longest_pause():.2f} s",
+            ]
+        )
+    return [
+        "## Redis Cluster: one node against 3 masters",
+        "",
+        f"`benchmarks.cluster`: {CONVERSATIONS} conversations of {CONVERSATIONS} users work at "
+        f"once from this process, {found.rounds} rounds each per operation, on one embedded "
+        f"node ({found.server}) and on a 3-master + 3-replica cluster of the same binaries "
+        f"on the same cores; runs alternate, median of {len(found.node)}. A ratio above 1 is "
+        "the cluster doing more per second. With two cores for client and six servers "
+        "there is no CPU to scale onto: the cluster can only move work around.",
+        "",
+        *_table(["operation", "one node /s", "cluster /s", "cluster / node"], rows),
+        "Writers through topology changes (every write a two-item batch, checked afterwards "
+        "against what was acknowledged):",
+        "",
+        *_table(
+            [
+                "event",
+                "batches acknowledged",
+                "lost",
+                "applied twice",
+                "torn",
+                "failed attempts",
+                "longest pause",
+            ],
+            loads,
+        ),
+    ]
+
+
+def render_all(
+    runs: Sequence[ServerRun],
+    found: ClusterReport | None,
+    config: BenchConfig,
+    command: str,
+    plot_name: str | None,
+) -> str:
+    """One report: the default server in full, then each other server, then the cluster."""
+    if not runs:
+        text = "# Benchmarks\n\n" + f"Generated by `{command}`.\n\n"
+        return text + ("\n".join(cluster_lines(found)) if found else "") + "\n"
+    first, *others = runs
+    bench = first.bench
+    text = render(
+        bench.results, first.checks, config, bench.items, command, first.ping, plot_name
+    ).rstrip()
+    lines = [text, ""]
+    for other in others:
+        results = other.bench.results
+        lines += [
+            f"## {other.label}",
+            "",
+            f"The same run repeated against an embedded {other.label} server (every phase but "
+            "the replica one), in the same process, straight after the default server.",
+            "",
+            *_table(["", ""], [[k, v] for k, v in results.environment.items()]),
+            f"### Budgets on {other.label}",
+            "",
+            *budget_lines(other.checks),
+            *_demote(result_sections(results, config, other.bench.items, other.ping)),
+        ]
+    if found is not None:
+        lines += cluster_lines(found)
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def render(
     results: Results,
     checks: Sequence[Check],
@@ -295,12 +471,5 @@ def render(
     if plot_name:
         lines += [f"![Read latency against conversation size]({plot_name})", ""]
     lines += ["## Results", ""]
-    lines += latency_lines(results)
-    lines += concurrency_lines(results, config)
-    lines += listing_lines(results)
-    lines += durability_lines(results)
-    lines += memory_lines(results, items)
-    lines += round_trip_lines(results)
-    lines += cost_lines(results, ping)
-    lines += _baseline_lines(results)
+    lines += result_sections(results, config, items, ping)
     return "\n".join(lines).rstrip() + "\n"

@@ -23,6 +23,11 @@ WORKLOAD_TITLES = {
     RUNNER_TURN: "Runner-shaped turn (`get_items()` + `add_items([user])` + `add_items(batch)`)",
 }
 
+# A bare PING through the same redis.asyncio client, timed in the rounds of the last-20
+# reads: the floor of any read.
+PING = "ping"
+PING_NAME = "PING"
+
 # Operations whose round trips are counted.
 OPS = ("add_items", "get_items", "get_items(limit=20)", "pop_item", "clear_session")
 
@@ -76,6 +81,14 @@ class Memory:
 
 
 @dataclass
+class MemoryPart:
+    """One step of the breakdown of AgentSession's memory per item."""
+
+    label: str
+    per_item: float
+
+
+@dataclass
 class RoundTrips:
     """Requests the server read per operation, and the commands it executed for them."""
 
@@ -107,6 +120,11 @@ class Results:
     listing_conversations: int = 0
     noise_keys: int = 0
     memory: dict[str, Memory] = field(default_factory=dict)
+    memory_parts: list[MemoryPart] = field(default_factory=list)
+    """AgentSession's item hashes rebuilt field by field: what each part costs per item."""
+    memory_floor: float = math.nan
+    """Bytes per item of one hash per item holding only what MessageHistory reads, plus
+    the index entry: the least that MessageHistory compatibility costs."""
     round_trips: dict[str, dict[str, RoundTrips]] = field(default_factory=dict)
     costs: dict[str, dict[str, Cost]] = field(default_factory=dict)
     durability: dict[str, dict[str, Series]] = field(default_factory=dict)

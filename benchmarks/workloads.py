@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +24,8 @@ from .items import Item, ItemFactory
 from .redisinfo import Admin
 from .results import (
     APPEND,
+    PING,
+    PING_NAME,
     READ_ALL,
     READ_LAST20,
     RUNNER_TURN,
@@ -30,6 +33,7 @@ from .results import (
     ConcurrencyRound,
     Cost,
     Memory,
+    MemoryPart,
     Results,
     RoundTrips,
 )
@@ -140,7 +144,8 @@ class Bench:
         return n
 
     async def measure(self, tasks: Sequence[Task]) -> list[list[float]]:
-        """Time every task, interleaved sample by sample so drift hits all of them alike.
+        """Time every task, interleaved sample by sample so drift hits all of them alike,
+        in a new random order for each sample.
 
         Each task gets its own number of samples (fixed on its first round from a warm-up);
         `undo` restores its conversation, untimed, after each sample or after the block.
@@ -148,8 +153,15 @@ class Bench:
         counts = [await self._calibrate(task) for task in tasks]
         gc.collect()
         samples: list[list[float]] = [[] for _ in tasks]
+        # A new order for every sample: with one fixed cycle, each backend would always run
+        # right after the same other one, and inherit what it leaves behind (SQLite's
+        # worker thread, MessageHistory's blocking calls, a cache full of another's data).
+        order = list(range(len(tasks)))
+        shuffler = random.Random(self.config.seed + len(tasks))
         for i in range(max(counts, default=0)):
-            for task, count, found in zip(tasks, counts, samples, strict=True):
+            shuffler.shuffle(order)
+            for k in order:
+                task, count, found = tasks[k], counts[k], samples[k]
                 if i >= count:
                     continue
                 start = time.perf_counter()
@@ -213,9 +225,13 @@ class Bench:
             # The last-20 read of every size in one interleaved block, so that comparing
             # sizes (the budget's 10 against 10,000 items) is not skewed by drift.
             started = time.perf_counter()
-            for rnd in range(cfg.repeat):
-                pairs = [(size, b) for size in cfg.sizes for b in _rotate(backends, rnd)]
-                await self._measure_round(READ_LAST20, pairs, convs)
+            ping_client = aioredis.Redis.from_url(self.url)
+            try:
+                for rnd in range(cfg.repeat):
+                    pairs = [(size, b) for size in cfg.sizes for b in _rotate(backends, rnd)]
+                    await self._measure_round(READ_LAST20, pairs, convs, ping_client)
+            finally:
+                await ping_client.aclose()
             self.log(f"  last 20 at every size: {time.perf_counter() - started:.1f} s")
             await self.run_costs(backends, convs[cfg.cost_size])
         finally:
@@ -226,15 +242,24 @@ class Bench:
         workload: str,
         pairs: list[tuple[int, bk.Backend]],
         convs: dict[int, dict[str, bk.Conversation]],
+        ping_client: aioredis.Redis | None = None,
     ) -> None:
         tasks = []
         for size, backend in pairs:
             op, undo = self.operation(workload, convs[size][backend.name])
             key = (workload, str(size), backend.name)
             tasks.append(Task(key, op, undo, undo_each=size < BLOCK_UNDO_SIZE))
-        for (size, backend), samples in zip(pairs, await self.measure(tasks), strict=True):
+        if ping_client is not None:
+            # The floor of a read, sampled among the reads themselves.
+            tasks.append(Task((PING,), lambda i: ping_client.ping()))
+        measured = await self.measure(tasks)
+        for (size, backend), samples in zip(pairs, measured, strict=False):
             table = self.results.latency[workload][size]
             table.setdefault(backend.name, Series()).add_round(samples)
+        if ping_client is not None:
+            for size in sorted({size for size, _ in pairs}):
+                table = self.results.latency[PING][size]
+                table.setdefault(PING_NAME, Series()).add_round(measured[-1])
 
     async def _check(self, convs: dict[str, bk.Conversation], history: list[Item]) -> None:
         """Every backend must give back what it was given, or its timings mean nothing."""
@@ -257,6 +282,34 @@ class Bench:
             else:
                 memory = Memory(items, 0, 0, 0, disk_bytes=backend.disk_bytes())
             self.results.memory[backend.name] = memory
+            if backend.name == bk.AGENT:
+                self.measure_memory_parts(backend, memory)
+
+    def measure_memory_parts(self, backend: bk.Backend, memory: Memory) -> None:
+        """Rebuild a sample of AgentSession's item hashes field by field, under keys of the
+        same length, to show what each part of an item costs in Redis."""
+        sample = self.admin.sample_keys(f"{backend.prefix}:msg:*", 500)
+        if not sample or not memory.items:
+            return
+        per_doc_index = memory.index_bytes / memory.items
+        steps = [
+            ("the item's JSON alone (`metadata`), one hash per item", ("metadata",)),
+            ("+ `content`, the text MessageHistory reads", ("metadata", "content")),
+            (
+                "+ MessageHistory's other fields (`entry_id`, `role`, `session_tag`, "
+                "`timestamp`, `tool_call_id`)",
+                ("metadata", "content", *bk.HISTORY_FIELDS),
+            ),
+            ("+ this library's `user_tag` and `seq` (all fields as stored)", None),
+        ]
+        parts = [
+            MemoryPart(label, self.admin.rebuilt_bytes(sample, fields) / len(sample))
+            for label, fields in steps
+        ]
+        self.results.memory_floor = parts[2].per_item + per_doc_index
+        parts.append(MemoryPart("+ the search index's entry (all fields as stored)", 0.0))
+        parts[-1] = MemoryPart(parts[-1].label, parts[-2].per_item + per_doc_index)
+        self.results.memory_parts = parts
 
     async def run_costs(
         self, backends: list[bk.Backend], convs: dict[str, bk.Conversation]
@@ -421,10 +474,15 @@ class Bench:
                 "AgentSession page 10": ours_page(page10),
                 "SDK RedisSession + SCAN page 1": sdk_page(0),
             }
-            await self._listing_rounds(cases, "")
-            self.admin.fill_noise(noise, cfg.noise_keys)
+            # Each round lists without, then with the other keys, minutes of drift apart
+            # no more: the budget compares the two within each round.
             self.results.noise_keys = cfg.noise_keys
-            await self._listing_rounds(cases, " +noise")
+            for rnd in range(cfg.repeat):
+                await self._listing_round(cases, "", rnd)
+                self.admin.fill_noise(noise, cfg.noise_keys)
+                await self._listing_round(cases, " +noise", rnd)
+                if rnd < cfg.repeat - 1:
+                    self.admin.delete_matching(f"{noise}:*")
             for session in sessions:
                 await session.aclose()
             cold = {"AgentSession page 1, no session open": ours_page(0)}
@@ -440,11 +498,14 @@ class Bench:
 
     async def _listing_rounds(self, cases: dict[str, Op], suffix: str) -> None:
         for rnd in range(self.config.repeat):
-            names = list(cases)
-            names = names[rnd % len(names) :] + names[: rnd % len(names)]
-            tasks = [Task(("list", name + suffix), cases[name]) for name in names]
-            for name, samples in zip(names, await self.measure(tasks), strict=True):
-                self.results.listing.setdefault(name + suffix, Series()).add_round(samples)
+            await self._listing_round(cases, suffix, rnd)
+
+    async def _listing_round(self, cases: dict[str, Op], suffix: str, rnd: int) -> None:
+        names = list(cases)
+        names = names[rnd % len(names) :] + names[: rnd % len(names)]
+        tasks = [Task(("list", name + suffix), cases[name]) for name in names]
+        for name, samples in zip(names, await self.measure(tasks), strict=True):
+            self.results.listing.setdefault(name + suffix, Series()).add_round(samples)
 
 
 def _protocol_ops(conv: bk.Conversation, items: ItemFactory) -> dict[str, Op]:

@@ -140,7 +140,12 @@ class RedisBackedSession:
 
     def _item_limit(self, limit: int | None) -> int | None:
         """The SDK's rule: an explicit limit, else `session_settings.limit`, else all."""
-        return validate_limit(resolve_session_limit(limit, self.session_settings))
+        if limit is not None:
+            return validate_limit(limit)
+        settings = self.session_settings
+        if isinstance(settings, SessionSettings):  # what the SDK's resolver would read
+            return validate_limit(settings.limit)
+        return validate_limit(resolve_session_limit(limit, settings))
 
     def _client(self) -> aioredis.Redis:
         return self._connection.client()

@@ -8,6 +8,7 @@ from plain scripts and from inside a running loop (a Jupyter cell) alike, where
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Coroutine
@@ -57,20 +58,32 @@ async def shielded(coro: Awaitable[T]) -> T:
 
     A write is one atomic command; waiting for its outcome keeps the connection healthy
     and tells the caller the truth: either all of the batch was stored or none of it.
+    The write runs as a task of its own that hands its outcome to a future the caller
+    waits on: cancelling the caller cancels only that future, and the caller wakes one
+    event-loop step sooner than by waiting on the task.
     """
-    task = asyncio.ensure_future(coro)
-    cancelled: asyncio.CancelledError | None = None
-    while not task.done():
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[T] = loop.create_future()
+
+    async def run() -> None:
         try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError as exc:
-            cancelled = cancelled or exc
+            result = await coro
+        except BaseException as exc:
+            if not outcome.done():
+                outcome.set_exception(exc)
+            if not isinstance(exc, (Exception, asyncio.CancelledError)):
+                raise
+        else:
+            if not outcome.done():
+                outcome.set_result(result)
+
+    task = loop.create_task(run())
     try:
-        result = task.result()
-    except BaseException:
-        if cancelled is not None:
-            raise cancelled from None
+        return await outcome
+    except asyncio.CancelledError:
+        if not outcome.cancelled():
+            raise  # the write itself was cancelled, or finished as the caller was
+        while not task.done():  # the caller was cancelled: let the write finish first
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
         raise
-    if cancelled is not None:
-        raise cancelled
-    return result

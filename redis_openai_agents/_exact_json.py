@@ -57,7 +57,7 @@ def encode(value: Any) -> str:
         ValueError: The value nests deeper than `items.MAX_DEPTH`, holds NaN or infinity,
             or a string that would not read back unchanged.
     """
-    text = item_codec.dumps(value)
+    text = item_codec.dumps_bytes(value).decode("utf-8")
     if _survives(item_codec.decode(text)):
         return text
     return item_codec.dumps({WRAPPER_KEY: text})

@@ -555,8 +555,19 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         effective = self._item_limit(limit)
         if effective == 0:
             return []
-        rows = await self._read(("metadata",), effective, self._order_of(branch_id))
-        return item_codec.decode_many([row[0] for row in rows])
+        order = self._order_of(branch_id)
+        pause = 0.01
+        for _ in range(_HOLE_RETRIES):
+            raws = await self._connection.call(
+                lambda client: self._read_items(client, effective, order)
+            )
+            items = item_codec.decode_joined(raws)
+            if items is not None:
+                return items
+            # As in `_read`: an item listed but not found is looked for again first.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        return item_codec.decode_many([raw for raw in raws if raw is not None])
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append a batch atomically: all of it, contiguous and in order, or none of it.
@@ -860,7 +871,9 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         extras: list[Mapping[str, Any]] | None = None,
     ) -> int:
         encoded = item_codec.encode_items(new_items)
-        extra_json = [item_codec.encode_item(e) for e in extras] if extras else [""] * len(encoded)
+        extra_json: list[Any] = (
+            [item_codec.encode_item_bytes(e) for e in extras] if extras else [b""] * len(encoded)
+        )
         args: list[Any] = [
             self._keys.message_prefix,
             self._entry_prefix,
@@ -875,8 +888,13 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         ]
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
             view = item_codec.text_view(item)
-            content = item_codec.storable_text(view.content)
-            args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
+            args += [
+                view.role,
+                item_codec.storable_bytes(view.content),
+                item_codec.storable_bytes(view.tool_call_id),
+                raw,
+                extra,
+            ]
         turn_starts = [i for i, item in enumerate(new_items) if is_user_message(item)]
         await shielded(self._store(args, turn_starts))
         if agent:
@@ -944,6 +962,29 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
         return [row for row in rows if row[0] is not None]
+
+    async def _read_items(self, client: aioredis.Redis, limit: int | None, order: str) -> list[Any]:
+        """The stored JSON of the newest `limit` items (all when None) of the order list
+        `order`, oldest first.
+
+        `_read` for the one field `get_items` needs, without building a row per item.
+        """
+        if self._connection.sort_patterns_allowed:
+            pattern = self._keys.item_pattern
+            window = () if limit is None else ("LIMIT", 0, limit, "DESC")
+            try:
+                flat: list[Any] = await client.execute_command(  # type: ignore[no-untyped-call]
+                    "SORT_RO", order, "BY", "nosort", *window, "GET", pattern
+                )
+            except ResponseError as exc:
+                if not _refuses_patterns(exc):
+                    raise
+                self._connection.sort_patterns_allowed = False
+            else:
+                if limit is not None:
+                    flat.reverse()
+                return flat
+        return [row[0] for row in await self._read_once(client, ("metadata",), limit, order)]
 
     async def _read_once(
         self, client: aioredis.Redis, fields: Sequence[str], limit: int | None, order: str

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel
 
 from .errors import InvalidItemError
@@ -98,6 +99,33 @@ def dumps(value: Any) -> str:
     return text
 
 
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """`dumps` as UTF-8 bytes, from msgspec's C encoder whenever that gives the same value.
+
+    msgspec writes the same compact JSON several times faster, but turns a few values
+    `dumps` refuses into others (UUIDs, enums, bytes and dates into strings, NaN into
+    null, int keys into strings) and nests as deep as asked: its output is kept only when
+    it reads back equal to `value` and cannot nest deeper than `MAX_DEPTH` (it holds
+    fewer brackets than that); anything else goes through `dumps`, which accepts or
+    refuses it exactly as before.
+
+    Raises:
+        TypeError: As `dumps`.
+        ValueError: As `dumps`.
+    """
+    try:
+        raw = _ENCODER.encode(value)
+        if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH and _DECODER.decode(raw) == value:
+            return raw
+    except (TypeError, ValueError, RecursionError, msgspec.MsgspecError):
+        pass
+    return dumps(value).encode("utf-8")
+
+
 def as_dict(item: Any) -> Any:
     """SDK pydantic items as the plain dicts the Runner itself stores."""
     if isinstance(item, BaseModel):
@@ -117,6 +145,11 @@ def storable_text(text: str) -> str:
     return text
 
 
+def storable_bytes(text: str) -> bytes:
+    """`storable_text` encoded as the UTF-8 that is sent, in one step."""
+    return text.encode("utf-8", "replace")
+
+
 def encode_item(item: Any, encoder: Callable[[Any], str] | None = None) -> str:
     """Encode one SDK item, or raise before anything is written.
 
@@ -132,6 +165,17 @@ def encode_item(item: Any, encoder: Callable[[Any], str] | None = None) -> str:
         raise InvalidItemError(f"item cannot be stored as JSON: {exc}") from None
 
 
+def encode_item_bytes(item: Any) -> bytes:
+    """`encode_item` as the UTF-8 bytes sent to Redis, by the faster `dumps_bytes`."""
+    item = as_dict(item)
+    if not isinstance(item, Mapping):
+        raise InvalidItemError(f"session items must be dicts, got {type(item).__name__}")
+    try:
+        return dumps_bytes(item)
+    except (TypeError, ValueError) as exc:
+        raise InvalidItemError(f"item cannot be stored as JSON: {exc}") from None
+
+
 def normalize_items(items: Iterable[Any]) -> list[Any]:
     """A batch as a list of plain dicts, refusing what is not a batch of items."""
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
@@ -139,19 +183,55 @@ def normalize_items(items: Iterable[Any]) -> list[Any]:
     return [as_dict(item) for item in items]
 
 
-def encode_items(items: Iterable[Any]) -> list[str]:
-    return [encode_item(item) for item in items]
+def encode_items(items: Iterable[Any]) -> list[bytes]:
+    return [encode_item_bytes(item) for item in items]
 
 
 def decode(raw: str | bytes) -> Any:
-    return json.loads(raw)
+    """Parse stored JSON: with msgspec's C parser, or `json.loads` for what it refuses.
+
+    Both give the same values for any JSON text (integers of any size included); msgspec
+    refuses the few texts only `json.loads` reads (NaN, lone surrogate escapes) and
+    malformed ones, which `json.loads` then reads or reports as before.
+    """
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return json.loads(raw)
 
 
 def decode_many(raws: Sequence[str | bytes]) -> list[Any]:
     """Decode stored JSON objects with one parse of their joined array, not one each."""
     if raws and all(isinstance(raw, bytes) for raw in raws):
-        return list(json.loads(b"[" + b",".join(raws) + b"]"))  # type: ignore[arg-type]
+        return list(decode(b"[" + b",".join(raws) + b"]"))  # type: ignore[arg-type]
     return [decode(raw) for raw in raws]
+
+
+def decode_joined(raws: list[Any]) -> list[Any] | None:
+    """`decode_many` of a reply list, or None when an entry is missing (None).
+
+    The common case, every entry bytes, costs one join and one parse and no Python work
+    per item: the brackets go onto the first and last entries, so the joined text is
+    copied once.
+    """
+    if not raws:
+        return []
+    first, last = raws[0], raws[-1]
+    if type(first) is bytes and type(last) is bytes:
+        if len(raws) == 1:
+            return [decode(first)]
+        raws[0], raws[-1] = b"[" + first, last + b"]"
+        try:
+            joined = b",".join(raws)
+        except TypeError:
+            joined = None
+        raws[0], raws[-1] = first, last
+        if joined is not None:
+            items: list[Any] = decode(joined)
+            return items
+    if any(raw is None for raw in raws):
+        return None
+    return decode_many(raws)
 
 
 def canonical(item: Any) -> str:

@@ -361,8 +361,16 @@ class JSONSession(JSONConversation, DocumentCompaction, RedisBackedSession):
         effective = self._item_limit(limit)
         if effective == 0:
             return []
-        found = await self._get("$.items" if effective is None else f"$.items[-{effective}:]")
-        items = (found[0] if found else []) if effective is None else found
+        key, path = self.key, "$.items" if effective is None else f"$.items[-{effective}:]"
+        raw = await self._connection.call(
+            lambda client: client.execute_command("JSON.GET", key, path)  # type: ignore[no-untyped-call]
+        )
+        if raw is None:
+            return []
+        found = item_codec.decode(raw)
+        items: list[Any] = (found[0] if found else []) if effective is None else found
+        if isinstance(raw, bytes) and exact.WRAPPER_KEY.encode() not in raw:
+            return items  # nothing was stored wrapped: no item needs restoring
         return [exact.restore(item) for item in items]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:

@@ -97,6 +97,11 @@ class ConversationKeys:
         return f"{self.message_prefix}*"
 
     @cached_property
+    def item_pattern(self) -> str:
+        """SORT ... GET pattern of each item's stored JSON (its `metadata` field)."""
+        return f"{self.message_pattern}->metadata"
+
+    @cached_property
     def message_prefix(self) -> str:
         """Messages are hashes at this prefix plus their sequence number."""
         return f"{self.prefix}:msg:{self._tag}:{_escape(self.conversation_id, '*')}:"
