@@ -8,6 +8,7 @@ from .errors import (
     InvalidIdentifierError,
     InvalidItemError,
     InvalidRedisURLError,
+    InvalidTagError,
     InvalidTTLError,
     JSONSessionNotFoundError,
     RedisAuthenticationError,
@@ -16,12 +17,14 @@ from .errors import (
     RedisOpenAIAgentsError,
     RedisUnavailableError,
     ReplicationTimeoutError,
+    SearchNotEnabledError,
     SessionNotFoundError,
     TransferSourceError,
     WriteOutcomeUnknownError,
 )
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
+from .search import SearchHit
 from .session_info import SessionInfo
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "InvalidItemError",
     "InvalidRedisURLError",
     "InvalidTTLError",
+    "InvalidTagError",
     "JSONSession",
     "JSONSessionNotFoundError",
     "RedisAuthenticationError",
@@ -43,6 +47,8 @@ __all__ = [
     "RedisOpenAIAgentsError",
     "RedisUnavailableError",
     "ReplicationTimeoutError",
+    "SearchHit",
+    "SearchNotEnabledError",
     "SessionInfo",
     "SessionNotFoundError",
     "TransferSourceError",

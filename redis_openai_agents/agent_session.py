@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,7 +34,9 @@ from .keys import (
     validate_id,
 )
 from .retry import DEFAULT_RETRY_TIMEOUT
+from .search import ConversationSearch
 from .session_info import SessionInfo, from_epoch
+from .tags import ConversationTags, decode_stored, list_tagged, validate_tags
 
 _INFO_FIELDS = (
     "user_id",
@@ -44,6 +46,7 @@ _INFO_FIELDS = (
     "title",
     "last_agent",
     "expires_at_ms",
+    "tags",
 )
 _MESSAGE_FIELDS = ("metadata", "role", "content", "tool_call_id", "timestamp", "extra")
 _TITLE_WIDTH = 60
@@ -54,7 +57,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(RedisBackedSession):
+class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
@@ -322,7 +325,7 @@ class AgentSession(RedisBackedSession):
         try:
             meta = session._keys.meta
             agent = await session._connection.call(
-                lambda client: client.hmget(meta, ["user_id", "last_agent"])
+                lambda client: client.hmget(meta, ["user_id", "last_agent", "tags"])
             )
         except BaseException:
             await session.aclose()
@@ -331,6 +334,7 @@ class AgentSession(RedisBackedSession):
             await session.aclose()
             raise SessionNotFoundError(conversation_id, user_id)
         session._current_agent = None if agent[1] is None else _text(agent[1])
+        session._known_tags = decode_stored(agent[2])
         return session
 
     @classmethod
@@ -378,6 +382,7 @@ class AgentSession(RedisBackedSession):
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
+        tags: Iterable[str] | None = None,
     ) -> list[SessionInfo]:
         """One page of the user's conversations, most recently updated first.
 
@@ -392,6 +397,10 @@ class AgentSession(RedisBackedSession):
             offset: How many of the most recently updated conversations to skip.
             redis_client: A redis-py client to use instead of a URL, as for the constructor.
             prefix: The key prefix the conversations were created with.
+            tags: Only conversations carrying every one of these tags (see
+                [`set_tags`][redis_openai_agents.AgentSession.set_tags]), in the same
+                order; None or `[]` lists all. One tag costs a page, as without tags;
+                several cost more when few conversations carry them all.
 
         Returns:
             One [`SessionInfo`][redis_openai_agents.SessionInfo] per conversation, the
@@ -399,9 +408,11 @@ class AgentSession(RedisBackedSession):
 
         Raises:
             ValueError: `limit` or `offset` is negative or not an integer.
+            InvalidTagError: A tag is not allowed, or `tags` is a single string.
         """
         page = validate_limit(limit)
         start = validate_limit(offset)
+        wanted = validate_tags(tags) if tags is not None else []
         probe = cls(
             "_", user_id=user_id, redis_url=redis_url, redis_client=redis_client, prefix=prefix
         )
@@ -410,9 +421,20 @@ class AgentSession(RedisBackedSession):
                 return []
             keys = [user_index_key(probe.prefix, probe.user_id)]
             args = [conversation_meta_prefix(probe.prefix, probe.user_id), start, page]
-            rows = await probe._connection.call(
-                lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
-            )
+            if wanted:
+                rows = await list_tagged(
+                    probe._connection,
+                    probe.prefix,
+                    probe.user_id,
+                    wanted,
+                    start or 0,
+                    page,
+                    _INFO_FIELDS,
+                )
+            else:
+                rows = await probe._connection.call(
+                    lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
+                )
         finally:
             probe._connection.release()
         return [_session_info(row[0], row[1:]) for row in item_codec.decode(rows)]
@@ -427,6 +449,7 @@ class AgentSession(RedisBackedSession):
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
+        tags: Iterable[str] | None = None,
     ) -> list[SessionInfo]:
         """Blocking version of [`alist_sessions`][redis_openai_agents.AgentSession.alist_sessions].
 
@@ -435,7 +458,13 @@ class AgentSession(RedisBackedSession):
         """
         return cls._sync(
             cls.alist_sessions(
-                user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
+                user_id,
+                redis_url,
+                limit,
+                offset,
+                redis_client=redis_client,
+                prefix=prefix,
+                tags=tags,
             )
         )
 
@@ -454,6 +483,7 @@ class AgentSession(RedisBackedSession):
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         wait_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        tags: Iterable[str] | None = None,
     ) -> list[AgentSession]:
         """One page of the user's conversations as sessions, most recently updated first.
 
@@ -470,12 +500,14 @@ class AgentSession(RedisBackedSession):
             retry_timeout: Seconds the server may stay unreachable, as for the constructor.
             wait_replicas: Replicas that must acknowledge each write, as for the constructor.
             wait_timeout: Seconds a write waits for them, as for the constructor.
+            tags: Only conversations carrying every one of these tags, as for
+                [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
 
         Returns:
             Sessions ready to use, without another round trip each.
         """
         infos = await cls.alist_sessions(
-            user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
+            user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix, tags=tags
         )
         return [
             cls(
@@ -508,6 +540,7 @@ class AgentSession(RedisBackedSession):
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         wait_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        tags: Iterable[str] | None = None,
     ) -> list[AgentSession]:
         """Blocking version of `alist_conversations`.
 
@@ -527,6 +560,7 @@ class AgentSession(RedisBackedSession):
                 retry_timeout=retry_timeout,
                 wait_replicas=wait_replicas,
                 wait_timeout=wait_timeout,
+                tags=tags,
             )
         )
 
@@ -568,13 +602,7 @@ class AgentSession(RedisBackedSession):
             The removed item, or None when the conversation holds none.
         """
         raw = await shielded(
-            self._connection.write(
-                scripts.POP,
-                self._keys.write_records,
-                self._conversation_keys,
-                [self._keys.message_prefix, self.conversation_id],
-                data_ttl_ms=self._ttl_ms,
-            )
+            self._write_conversation(scripts.POP, [self._keys.message_prefix, self.conversation_id])
         )
         return None if raw is None else item_codec.decode(raw)
 
@@ -800,19 +828,17 @@ class AgentSession(RedisBackedSession):
         through this object again starts the conversation afresh under the same id.
         """
         await shielded(
-            self._connection.write(
+            self._write_conversation(
                 scripts.CLEAR,
-                self._keys.write_records,
-                self._conversation_keys,
                 [
                     self._keys.message_prefix,
                     self.conversation_id,
                     conversation_meta_prefix(self.prefix, self.user_id),
                 ],
-                data_ttl_ms=self._ttl_ms,
             )
         )
         self._current_agent = None
+        self._known_tags = ()
 
     def clear(self) -> None:
         """Blocking version of [`aclear`][redis_openai_agents.AgentSession.aclear].
@@ -874,17 +900,13 @@ class AgentSession(RedisBackedSession):
             await connection.call(
                 lambda client: ensure_message_index(client, connection.identity, self.prefix)
             )
-        await connection.write(
-            scripts.APPEND,
-            self._keys.write_records,
-            self._conversation_keys,
-            args,
-            data_ttl_ms=self._ttl_ms,
-        )
+        await self._write_conversation(scripts.APPEND, args)
 
     @property
     def _conversation_keys(self) -> list[str]:
         """The keys every writing script declares, in the order the scripts expect."""
+        if self._known_tags:
+            return [self._keys.meta, self._keys.user_index, self._keys.order, *self._tag_keys()]
         return [self._keys.meta, self._keys.user_index, self._keys.order]
 
     async def _read(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
@@ -965,7 +987,7 @@ def _refuses_patterns(exc: ResponseError) -> bool:
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
     """A listed conversation from its metadata fields (missing ones come back as false)."""
-    user_id, created, updated, count, title, last_agent, expires_ms = values
+    user_id, created, updated, count, title, last_agent, expires_ms, tags = values
     return SessionInfo(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -975,6 +997,7 @@ def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
         title=title or "",
         last_agent=last_agent or None,
         expires_at=from_epoch(int(expires_ms) / 1000) if expires_ms else None,
+        tags=decode_stored(tags),
     )
 
 

@@ -38,7 +38,8 @@ class ErasedUser:
     json_sessions: int
     """JSON sessions owned by the user (`JSONSession(..., user_id=...)`) deleted."""
     other_keys: int
-    """Further keys of the user found by the final scan and deleted."""
+    """Further keys of the user found by the final scan and deleted: the user's per-tag
+    lists of conversations, and anything the user's list did not name."""
 
 
 def _glob(text: str) -> str:
@@ -90,7 +91,7 @@ async def aerase_user(
                 conversations, items = conversations + done[0], items + done[1]
             tag = hash_tag(probe.user_id)
             kinds = tuple(
-                f"{probe.prefix}:{kind}:{tag}:" for kind in ("conv", "order", "msg", "json")
+                f"{probe.prefix}:{kind}:{tag}:" for kind in ("conv", "order", "msg", "json", "tag")
             )
             found = [
                 key

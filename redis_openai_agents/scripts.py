@@ -75,11 +75,13 @@ def _slot_is_moving(exc: Exception) -> bool:
     return "non local key" in message or message == "TTL exhausted."
 
 
-APPEND = LuaScript("ttl", "append", write_once=True)
-POP = LuaScript("ttl", "pop", write_once=True)
+APPEND = LuaScript("ttl", "tag_sets", "append", write_once=True)
+POP = LuaScript("ttl", "tag_sets", "pop", write_once=True)
 READ = LuaScript("read")
-CLEAR = LuaScript("ttl", "clear", write_once=True)
+CLEAR = LuaScript("ttl", "tag_sets", "clear", write_once=True)
 LIST = LuaScript("list")
+TAGS = LuaScript("ttl", "tag_sets", "tags", write_once=True)
+LIST_TAGGED = LuaScript("list_tagged")
 JSON_WRITE = LuaScript("json_stamp", "json_write", write_once=True)
 JSON_MESSAGE = LuaScript("json_stamp", "json_message", write_once=True)
 ERASE = LuaScript("erase")

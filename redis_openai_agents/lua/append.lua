@@ -1,6 +1,6 @@
 -- Append a batch of items to a conversation, creating it when needed: one atomic step.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
--- KEYS: meta, user index, order list
+-- KEYS: meta, user index, order list, then the conversation's tag sets (tag_sets.lua)
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
 --       the stored ttl), agent name, title, item count, then 5 values per item:
 --       role, content, tool_call_id, item json, extra json
@@ -27,7 +27,9 @@ for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}}) do
 end
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
-                     'expires_at_ms', 'title', 'agents')
+                     'expires_at_ms', 'title', 'agents', 'tags')
+local tag_sets, refused = declared_tag_sets(4, decode_tags(m[8]), tag_prefix_of(meta, conv_id), m[8])
+if refused then return refused end
 local created = not m[1]
 local tail, count, last_us = 0, 0, 0
 if created then
@@ -102,4 +104,5 @@ local uidx_existed = redis.call('EXISTS', uidx)
 redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed, string.sub(meta, 1, #meta - #conv_id))
+follow_tags(tag_sets, conv_id, stamp, meta, ttl_changed, string.sub(meta, 1, #meta - #conv_id))
 return {tail, count, created and 1 or 0}
