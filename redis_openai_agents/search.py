@@ -35,6 +35,7 @@ from .keys import (
     validate_prefix,
 )
 from .search_index import (
+    STOP_WORDS,
     create_search_index,
     drop_search_index,
     is_missing_index,
@@ -54,8 +55,9 @@ INDEXING_TIMEOUT = 600.0
 """Seconds `enable_search` waits at most for the messages already stored to be indexed."""
 
 # Where the Query Engine splits text into words when it indexes it (measured on 2.10):
-# punctuation except `_` and `\`, spaces and tabs. A line break does not split words.
-_SEPARATORS = re.compile(r"""[!"#$%&'()*+,\-./:;<=>?@\[\]^`{|}~\s]+""")
+# punctuation except `_` and `\`, spaces and tabs. A line break does not split words
+# there; in a query, line breaks and other control characters are dropped as breaks too.
+_SEPARATORS = re.compile(r"""[!"#$%&'()*+,\-./:;<=>?@\[\]^`{|}~\s\x00-\x1f\x7f-\x9f]+""")
 _ESCAPER = TokenEscaper()
 _FIELDS = ("content", "role", "session_tag", "timestamp", "metadata")
 _MAX_WIDENINGS = 6
@@ -96,7 +98,8 @@ def query_words(query: object) -> list[str]:
     """The query's words, lower-cased and escaped, split as the server splits text."""
     if not isinstance(query, str):
         raise TypeError(f"query must be a string, got {type(query).__name__}")
-    return [_ESCAPER.escape(word.lower()) for word in _SEPARATORS.split(query) if word]
+    words = (word.lower() for word in _SEPARATORS.split(query))
+    return [_ESCAPER.escape(word) for word in words if word and word not in STOP_WORDS]
 
 
 def build_query(
@@ -110,9 +113,11 @@ def build_query(
     window: int,
 ) -> FilterQuery:
     """The FT.SEARCH of one page window: the user's messages holding the words."""
-    scope = Tag("user_tag") == user_id
+    # The Query Engine trims spaces around tag values when it indexes them, so the filter
+    # names the trimmed value; hits are then checked against the exact ids.
+    scope = Tag("user_tag") == user_id.strip(" ")
     if conversation_id is not None:
-        scope = scope & (Tag("session_tag") == conversation_id)
+        scope = scope & (Tag("session_tag") == conversation_id.strip(" "))
     if role is not None:
         scope = scope & (Tag("role") == role)
     text = FilterExpression(f"@content:({(' | ' if match == 'any' else ' ').join(words)})")
@@ -259,9 +264,10 @@ class ConversationSearch:
         match whole words, case-insensitively, with English stemming (`flights` finds
         `flight`); punctuation and operators in the query (`*`, `-`, `|`, `@field:`,
         quotes) are word breaks, never query syntax, and common English words (`the`,
-        `a`) are ignored. A query without words finds nothing. The Query Engine splits
-        stored text at spaces, tabs and punctuation but not at line breaks, so a word
-        that touches a line break on either side is stored joined to its neighbour.
+        `a`, `of`...) are ignored. A query without other words finds nothing. The Query
+        Engine splits stored text at spaces, tabs and punctuation but not at line breaks,
+        so a word that touches a line break on either side is stored joined to its
+        neighbour and found only by that joined form.
 
         Args:
             user_id: Whose conversations to search.

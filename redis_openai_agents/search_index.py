@@ -23,6 +23,15 @@ from .keys import TAG_SEPARATOR, message_index_prefix, search_index_name
 from .topology import on_every_master
 
 INDEXING_POLL_SECONDS = 0.02
+STOP_WORDS = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
+        "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then",
+        "there", "these", "they", "this", "to", "was", "will", "with",
+    }
+)  # fmt: skip
+"""Words too common to index: the Query Engine's default English list, given explicitly so
+that queries can drop them too (a query of stop words alone would otherwise match all)."""
 
 
 def search_index_schema(prefix: str) -> IndexSchema:
@@ -37,6 +46,7 @@ def search_index_schema(prefix: str) -> IndexSchema:
                 "name": search_index_name(prefix),
                 "prefix": f"{message_index_prefix(prefix)}:",
                 "storage_type": "hash",
+                "stopwords": sorted(STOP_WORDS),
             },
             "fields": [
                 {"name": "content", "type": "text"},
