@@ -35,6 +35,7 @@ from .keys import (
     validate_prefix,
 )
 from .search_index import (
+    SORT_TIME,
     STOP_WORDS,
     create_search_index,
     drop_search_index,
@@ -123,9 +124,9 @@ def build_query(
     text = FilterExpression(f"@content:({(' | ' if match == 'any' else ' ').join(words)})")
     query = FilterQuery(
         filter_expression=scope & text,
-        return_fields=list(_FIELDS),
+        return_fields=[*_FIELDS, SORT_TIME],
         num_results=window,
-        sort_by=("timestamp", "DESC") if order == "newest" else None,
+        sort_by=(SORT_TIME, "DESC") if order == "newest" else None,
     )
     query.scorer("BM25STD").with_scores()
     return query
@@ -392,6 +393,12 @@ class _UserSearch:
                 lambda client, query=query: self._everywhere(client, query)  # type: ignore[misc]
             )
             rows = [row for reply in replies for row in _rows(reply)]
+            # Each master's reply is in its order: the rank within it breaks ties.
+            ranks = {
+                row[0]: (m, i)
+                for m, reply in enumerate(replies)
+                for i, row in enumerate(_rows(reply))
+            }
             more = any(_total(reply) > window for reply in replies)
             kept = [
                 row
@@ -405,18 +412,18 @@ class _UserSearch:
             if len(kept) >= window or not more or len(kept) == len(rows):
                 break
             window *= 2
-        kept.sort(key=self._rank)
+        kept.sort(key=lambda row: (self._rank(row), ranks[row[0]]))
         chosen = kept[offset : offset + limit]
         await self._fill(chosen)
         hits = [_hit(self.user_id, key, score, fields) for key, score, fields in chosen]
         return [hit for hit in hits if hit is not None]
 
-    def _rank(self, row: tuple[str, float, dict[str, str]]) -> tuple[float, float, str]:
-        key, score, fields = row
-        stamp = float(fields.get("timestamp") or 0)
+    def _rank(self, row: tuple[str, float, dict[str, str]]) -> tuple[float, float]:
+        _, score, fields = row
+        stamp = float(fields.get("timestamp") or fields.get(SORT_TIME) or 0)
         if self.order == "newest":
-            return (-stamp, -score, key)
-        return (-score, -stamp, key)
+            return (-stamp, -score)
+        return (-score, -stamp)
 
     async def _everywhere(self, client: aioredis.Redis, query: FilterQuery) -> list[Any]:
         """The query on each master (the Query Engine of Redis Stack indexes per shard)."""

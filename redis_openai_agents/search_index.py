@@ -23,6 +23,7 @@ from .keys import TAG_SEPARATOR, message_index_prefix, search_index_name
 from .topology import on_every_master
 
 INDEXING_POLL_SECONDS = 0.02
+SORT_TIME = "sort_time"
 STOP_WORDS = frozenset(
     {
         "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
@@ -38,7 +39,9 @@ def search_index_schema(prefix: str) -> IndexSchema:
     """`content` as TEXT (English stemming and stop words, BM25 scoring), beside the tags
     that scope a query to one user, one conversation or one role, and a sortable
     `timestamp` for newest-first results. Tag fields are case-sensitive and split only on
-    a character ids may not contain, as in the message index."""
+    a character ids may not contain, as in the message index. The sortable copy of
+    `timestamp` is named `sort_time`: the Query Engine returns a sortable field's value
+    rounded to 12 digits (10 ms), and under another name `timestamp` is read exact."""
     exact = {"case_sensitive": True, "separator": TAG_SEPARATOR}
     return IndexSchema.from_dict(
         {
@@ -53,7 +56,12 @@ def search_index_schema(prefix: str) -> IndexSchema:
                 {"name": "user_tag", "type": "tag", "attrs": exact},
                 {"name": "session_tag", "type": "tag", "attrs": exact},
                 {"name": "role", "type": "tag"},
-                {"name": "timestamp", "type": "numeric", "attrs": {"sortable": True}},
+                {
+                    "name": SORT_TIME,
+                    "path": "timestamp",
+                    "type": "numeric",
+                    "attrs": {"sortable": True},
+                },
             ],
         }
     )

@@ -245,7 +245,11 @@ async def list_tagged(
     limit: int,
     fields: Sequence[str],
 ) -> Any:
-    """Rows of the conversations carrying every tag, as `list.lua` returns the user's list."""
+    """Rows of the conversations carrying every tag, as `list.lua` returns the user's list.
+
+    One tag's set is listed exactly as the user's list is (`list.lua`): O(log N + page).
+    """
     keys = [tag_index_key(prefix, user_id, tag) for tag in tags]
     args = [conversation_meta_prefix(prefix, user_id), offset, limit, *fields]
-    return await connection.call(lambda client: scripts.LIST_TAGGED(client, keys, args))
+    script = scripts.LIST if len(keys) == 1 else scripts.LIST_TAGGED
+    return await connection.call(lambda client: script(client, keys, args))

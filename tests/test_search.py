@@ -80,6 +80,10 @@ async def test_search_finds_a_users_messages_across_conversations(
         < datetime.now(timezone.utc).timestamp() + 1
     )
     assert "trip [assistant" in str(reply)
+    trip = AgentSession("trip", user_id="alice", redis_url=redis_url, prefix=prefix)
+    stored = (await trip.aget_messages())[1]["timestamp"]
+    assert reply.timestamp.timestamp() == pytest.approx(stored, abs=1e-6)  # exact, not rounded
+    await trip.aclose()
     soup = await search(redis_url, prefix, "alice", "SOUP")
     assert [(h.conversation_id, h.content) for h in soup] == [("food", "A recipe for onion soup")]
     sync = AgentSession.search("alice", "onion", redis_url, prefix=prefix)

@@ -1,4 +1,5 @@
--- One page of a user's conversations carrying every given tag, newest update first,
+-- One page of a user's conversations carrying every one of several tags (one tag's set is
+-- listed by list.lua), newest update first,
 -- skipping (and forgetting) conversations that expired since they were tagged. It walks
 -- the smallest tag set in order and keeps the ids the other sets hold too, so a page costs
 -- what it reads: the page itself for one tag, more only for tags that rarely meet.
