@@ -14,10 +14,9 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import MovedError, RedisError, ResponseError
-from redisvl.exceptions import RedisSearchError
-from redisvl.index import AsyncSearchIndex
-from redisvl.schema import IndexSchema
+from redis.commands.search.field import Field, NumericField, TagField, TextField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.exceptions import MovedError, ResponseError
 
 from .keys import TAG_SEPARATOR, message_index_prefix, search_index_name
 from .topology import on_every_master
@@ -35,36 +34,20 @@ STOP_WORDS = frozenset(
 that queries can drop them too (a query of stop words alone would otherwise match all)."""
 
 
-def search_index_schema(prefix: str) -> IndexSchema:
+def search_index_fields() -> list[Field]:
     """`content` as TEXT (English stemming and stop words, BM25 scoring), beside the tags
-    that scope a query to one user, one conversation or one role, and a sortable
+    that scope a query to one user, one conversation or one role, and a sortable copy of
     `timestamp` for newest-first results. Tag fields are case-sensitive and split only on
-    a character ids may not contain, as in the message index. The sortable copy of
-    `timestamp` is named `sort_time`: the Query Engine returns a sortable field's value
-    rounded to 12 digits (10 ms), and under another name `timestamp` is read exact."""
-    exact = {"case_sensitive": True, "separator": TAG_SEPARATOR}
-    return IndexSchema.from_dict(
-        {
-            "index": {
-                "name": search_index_name(prefix),
-                "prefix": f"{message_index_prefix(prefix)}:",
-                "storage_type": "hash",
-                "stopwords": sorted(STOP_WORDS),
-            },
-            "fields": [
-                {"name": "content", "type": "text"},
-                {"name": "user_tag", "type": "tag", "attrs": exact},
-                {"name": "session_tag", "type": "tag", "attrs": exact},
-                {"name": "role", "type": "tag"},
-                {
-                    "name": SORT_TIME,
-                    "path": "timestamp",
-                    "type": "numeric",
-                    "attrs": {"sortable": True},
-                },
-            ],
-        }
-    )
+    a character ids may not contain, as in the message index. The sortable copy is named
+    `sort_time` (`timestamp AS sort_time`): the Query Engine returns a sortable field's
+    value rounded to 12 digits (10 ms), while `timestamp` itself is then read exact."""
+    return [
+        TextField("content"),
+        TagField("user_tag", separator=TAG_SEPARATOR, case_sensitive=True),
+        TagField("session_tag", separator=TAG_SEPARATOR, case_sensitive=True),
+        TagField("role"),
+        NumericField("timestamp", as_name=SORT_TIME, sortable=True),
+    ]
 
 
 async def create_search_index(client: aioredis.Redis, prefix: str) -> list[bool]:
@@ -78,15 +61,17 @@ async def create_search_index(client: aioredis.Redis, prefix: str) -> list[bool]
 
 
 async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
-    index = AsyncSearchIndex(search_index_schema(prefix), redis_client=client)
+    definition = IndexDefinition(  # type: ignore[no-untyped-call]
+        prefix=[f"{message_index_prefix(prefix)}:"], index_type=IndexType.HASH
+    )
     try:
-        await index.create(overwrite=False)
-    except RedisSearchError as exc:
-        if isinstance(exc.__cause__, MovedError) or str(exc).startswith("MOVED"):
-            return False
+        await client.ft(search_index_name(prefix)).create_index(
+            search_index_fields(), definition=definition, stopwords=sorted(STOP_WORDS)
+        )
+    except MovedError:
+        return False
+    except ResponseError as exc:
         if "already exists" not in str(exc).lower():
-            if isinstance(exc.__cause__, RedisError):
-                raise exc.__cause__ from None
             raise
     return True
 

@@ -304,3 +304,18 @@ async def test_appends_without_search_enabled_send_nothing_to_tokenize(
     """Search is opt-in: without enable_search no text index exists for the prefix."""
     await store(redis_url, prefix, "u", "c", user("nothing indexed"))
     assert search_index_name(prefix) not in r.execute_command("FT._LIST")
+
+
+async def test_newest_first_pages_come_from_the_servers_order(
+    redis_url: str, searchable: str
+) -> None:
+    """More matches than one page: the server sorts by time before it cuts the window."""
+    prefix = searchable
+    session = AgentSession("many", user_id="u", redis_url=redis_url, prefix=prefix)
+    for i in range(30):
+        await session.add_items([user(f"note {i:02d} about rain")])
+    newest = await search(redis_url, prefix, "u", "rain", order="newest", limit=3)
+    assert [h.content for h in newest] == [f"note {i:02d} about rain" for i in (29, 28, 27)]
+    second = await search(redis_url, prefix, "u", "rain", order="newest", limit=3, offset=3)
+    assert [h.content for h in second] == [f"note {i:02d} about rain" for i in (26, 25, 24)]
+    await session.aclose()

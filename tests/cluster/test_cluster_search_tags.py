@@ -64,7 +64,10 @@ def test_search_on_a_cluster_without_a_coordinator_says_why_it_cannot_run(
     owners = [
         node
         for node in cluster.masters()
-        if search_index_name(cprefix).encode() in node.client.execute_command("FT._LIST")
+        if search_index_name(cprefix)
+        in {
+            n if isinstance(n, str) else n.decode() for n in node.client.execute_command("FT._LIST")
+        }
     ]
     assert [node.port for node in owners] == [
         cluster.node_for_slot(cluster.keyslot(search_index_name(cprefix))).port
