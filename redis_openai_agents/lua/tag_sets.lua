@@ -5,6 +5,7 @@
 -- conversation's own KEYS, the sets of the tags it believes the conversation carries: a
 -- script that finds a tag whose set it was not given changes nothing and answers
 -- {'tags', <the stored tags>}, and the caller sends it again with those sets.
+-- KEYS: none of its own; its functions touch only tag sets their script declared.
 
 -- '<prefix>:conv:{<user>}:<id>' gives '<prefix>:tag:{<user>}:' (a prefix has no braces).
 local function tag_prefix_of(meta, conv_id)

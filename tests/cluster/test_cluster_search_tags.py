@@ -32,6 +32,8 @@ def test_tags_and_listing_by_tag_for_users_on_every_master(
                 "all",
                 "even" if i % 2 == 0 else "odd",
             ]
+        meta_slot = cluster.keyslot(sessions[0]._keys.meta)
+        assert cluster.keyslot(tag_index_key(cprefix, user_id, "even")) == meta_slot
         listed = AgentSession.list_sessions(user_id, cluster.url, prefix=cprefix, tags=["even"])
         assert [info.conversation_id for info in listed] == ["c2", "c0"]
         both = AgentSession.list_sessions(user_id, cluster.url, prefix=cprefix, tags=["all", "odd"])
