@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import MovedError, RedisError
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.crc import key_slot
+from redis.exceptions import MovedError, RedisError, ResponseError
 from redisvl.exceptions import RedisSearchError
 from redisvl.index import AsyncSearchIndex
 from redisvl.schema import IndexSchema
 
-from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix
-from .topology import on_every_master
+from .errors import RedisUnavailableError
+from .keys import TAG_SEPARATOR, hash_tag, message_index_name, message_index_prefix
+from .topology import CLUSTER_CLIENT_TYPES, AsyncClient, MasterShard, describe, master_shards
 
 RECHECK_SECONDS = 60.0
 
 _checked_at: dict[tuple[str, str], float] = {}
 
 
-def message_index_schema(prefix: str) -> IndexSchema:
+_RETURNED_FIELDS = ("entry_id", "content", "metadata")
+"""What MessageHistory returns besides the filtered fields; stored in the hash, not indexed."""
+
+
+def message_index_schema(
+    prefix: str, name: str | None = None, *, sharded: bool = False
+) -> IndexSchema:
     """The index MessageHistory queries, so `MessageHistory(name=..., create_index=False)`
     reads our conversations: every hash carries all of MessageHistory's fields.
 
@@ -32,32 +42,77 @@ def message_index_schema(prefix: str) -> IndexSchema:
     `content` and `metadata` are stored in each hash and returned by queries but not
     tokenized: full-text indexing would triple the server's cost of every append. To
     search message text, create a second index with `content` as TEXT over the same prefix.
+
+    `sharded` is the schema of one master of a cluster (see `shard_index_name`): there the
+    Query Engine of Redis Stack loads a document's fields only when its key shares the
+    slot of the index name, so every field MessageHistory returns is kept sortable, in the
+    index itself, and returned from there for the documents of every slot.
     """
+    kept = {"sortable": True, "unf": True} if sharded else {}
+    fields: list[dict[str, object]] = [
+        {"name": "role", "type": "tag", "attrs": {**kept}},
+        {"name": "tool_call_id", "type": "tag", "attrs": {**kept}},
+        {"name": "timestamp", "type": "numeric", "attrs": {"sortable": True}},
+        {
+            "name": "session_tag",
+            "type": "tag",
+            "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR, **kept},
+        },
+        {
+            "name": "user_tag",
+            "type": "tag",
+            "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR},
+        },
+    ]
+    if sharded:
+        fields += [
+            {"name": field, "type": "text", "attrs": {"no_index": True, **kept}}
+            for field in _RETURNED_FIELDS
+        ]
     return IndexSchema.from_dict(
         {
             "index": {
-                "name": message_index_name(prefix),
+                "name": name or message_index_name(prefix),
                 # Ends at the separator: `roa:msg` alone would also index `roa:msgx...`.
                 "prefix": f"{message_index_prefix(prefix)}:",
                 "storage_type": "hash",
             },
-            "fields": [
-                {"name": "role", "type": "tag"},
-                {"name": "tool_call_id", "type": "tag"},
-                {"name": "timestamp", "type": "numeric", "attrs": {"sortable": True}},
-                {
-                    "name": "session_tag",
-                    "type": "tag",
-                    "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR},
-                },
-                {
-                    "name": "user_tag",
-                    "type": "tag",
-                    "attrs": {"case_sensitive": True, "separator": TAG_SEPARATOR},
-                },
-            ],
+            "fields": fields,
         }
     )
+
+
+def shard_index_name(prefix: str, shard: MasterShard) -> str:
+    """The message index's name on one master of a cluster: `roa:messages{7}`.
+
+    The Query Engine of Redis Stack treats an index name as a key, so only the master
+    serving the name's slot accepts it; each master's name carries the first hash tag
+    (`0`, `1`, ...) of a slot it serves. The name changes only when that slot moves.
+    """
+    if shard.slots is None:
+        return message_index_name(prefix)
+    for n in range(_TAG_SEARCH_LIMIT):
+        if key_slot(str(n).encode()) in shard.slots:
+            return f"{message_index_name(prefix)}{{{n}}}"
+    raise ValueError("the master serves no slot")
+
+
+_TAG_SEARCH_LIMIT = 1 << 20
+
+
+async def message_index_name_for(client: AsyncClient, prefix: str, user_id: str) -> str:
+    """The name of the index that holds `user_id`'s messages, for RedisVL MessageHistory.
+
+    On a single server it is `roa:messages`; on a cluster, the index of the master that
+    serves the user's slot (a conversation never spans masters).
+    """
+    slot = key_slot(hash_tag(user_id).encode())
+    async with master_shards(client) as shards:
+        for shard in shards:
+            if shard.serves(slot):
+                return shard_index_name(prefix, shard)
+    where = describe(client) if isinstance(client, CLUSTER_CLIENT_TYPES) else "redis"
+    raise RedisUnavailableError(where, f"no master serves hash slot {slot} of user {user_id!r}")
 
 
 def check_is_due(server: str, prefix: str) -> bool:
@@ -81,17 +136,22 @@ async def ensure_message_index(client: aioredis.Redis, server: str, prefix: str)
     now = time.monotonic()
     if now - _checked_at.get(key, -RECHECK_SECONDS) < RECHECK_SECONDS:
         return
-    await on_every_master(client, lambda node: _create_on(node, prefix))
+    async with master_shards(client) as shards:
+        for shard in shards:
+            if shard.slots is not None:
+                if not shard.slots:
+                    continue
+                await _drop_replaced(shard, prefix)
+            await _create_on(shard, prefix)
     _checked_at[key] = now
 
 
-async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
-    """Create the index on one server; False where a cluster node routes it elsewhere.
-
-    The Query Engine of Redis Stack has no cross-shard coordinator and treats the index
-    name as a key: only the master owning the slot of that name accepts it, and the others
-    answer MOVED.
-    """
+async def _create_on(shard: MasterShard, prefix: str) -> bool:
+    """Create the index on one master; False where the cluster moved its name's slot away
+    meanwhile (the next check names it anew)."""
+    client = shard.client
+    if shard.slots is not None:
+        return await _create_sharded(client, prefix, shard_index_name(prefix, shard))
     schema = message_index_schema(prefix)
     index = AsyncSearchIndex(schema, redis_client=client)
     try:
@@ -109,6 +169,29 @@ async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
     return True
 
 
+async def _create_sharded(client: aioredis.Redis, prefix: str, name: str) -> bool:
+    """`FT.CREATE` of one master's index, every sortable field un-normalized (UNF).
+
+    A sortable value is returned from the index only in its original form: RedisVL's tag
+    fields have no UNF option, so the arguments are completed here.
+    """
+    schema = message_index_schema(prefix, name, sharded=True)
+    fields = schema.redis_fields
+    for field in fields:
+        suffix = field.args_suffix
+        if "SORTABLE" in suffix and "UNF" not in suffix:
+            suffix.insert(suffix.index("SORTABLE") + 1, "UNF")
+    definition = IndexDefinition(prefix=[schema.index.prefix], index_type=IndexType.HASH)  # type: ignore[no-untyped-call]
+    try:
+        await client.ft(name).create_index(fields, definition=definition)
+    except MovedError:
+        return False
+    except ResponseError as exc:
+        if "already exists" not in str(exc).lower():
+            raise
+    return True
+
+
 async def _covers_other_prefixes(client: aioredis.Redis, name: str, wanted: str) -> bool:
     """Whether the existing index covers other key prefixes than `wanted` (FT.INFO)."""
     try:
@@ -119,6 +202,29 @@ async def _covers_other_prefixes(client: aioredis.Redis, name: str, wanted: str)
     prefixes = _field(definition, "prefixes") or []
     found = [p.decode() if isinstance(p, bytes) else str(p) for p in prefixes]
     return found != [wanted]
+
+
+async def _drop_replaced(shard: MasterShard, prefix: str) -> None:
+    """Drop this master's message indexes under names it no longer uses (index only,
+    never the documents), so that one index per master does the indexing work.
+
+    That is the cluster-wide `roa:messages` of earlier versions, which returned fields
+    only for documents in its own slot, and a name left behind when slots moved and a
+    lower hash tag now lands on this master. A name whose slot this master no longer
+    serves cannot be addressed here and stays until the slot returns.
+    """
+    current = shard_index_name(prefix, shard)
+    base = message_index_name(prefix)
+    try:
+        names = await shard.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]
+    except RedisError:
+        return
+    for raw in names:
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        ours = name == base or (name.startswith(f"{base}{{") and name.endswith("}"))
+        if ours and name != current and shard.serves(key_slot(name.encode())):
+            with contextlib.suppress(RedisError):
+                await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
 
 
 def _field(reply: Any, name: str) -> Any:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
@@ -175,20 +177,52 @@ async def on_every_master(
     coordinator): its index and its queries. On a single server it runs once. The master
     set is read afresh on every call, so masters added to the cluster are included.
     """
+    async with master_shards(client) as shards:
+        return [await action(shard.client) for shard in shards]
+
+
+@dataclass(frozen=True)
+class MasterShard:
+    """One master of a cluster (or the one server), with the hash slots it serves."""
+
+    client: aioredis.Redis
+    slots: frozenset[int] | None
+    """The slots this master serves; None on a single server, which serves them all."""
+
+    def serves(self, slot: int) -> bool:
+        return self.slots is None or slot in self.slots
+
+
+@asynccontextmanager
+async def master_shards(client: AsyncClient) -> AsyncIterator[list[MasterShard]]:
+    """Every master, with a plain client to it alone and the slots it serves, read afresh.
+
+    On a single server that is the caller's own client. A cluster's per-master clients
+    share the caller's connection settings and are closed on exit.
+    """
     if not isinstance(client, aiocluster.RedisCluster):
-        return [await action(client)]
+        yield [MasterShard(client, None)]
+        return
     await client.initialize()
     await client.nodes_manager.initialize()
-    results: list[T] = []
+    owned: dict[str, set[int]] = {}
+    for slot, nodes in client.nodes_manager.slots_cache.items():
+        if nodes:
+            owned.setdefault(nodes[0].name, set()).add(slot)
     settings: dict[str, Any] = client.get_connection_kwargs()
     kept = {k: v for k, v in settings.items() if k in _NODE_SETTINGS}
-    for node in client.get_primaries():
-        single = aioredis.Redis(host=node.host, port=int(node.port), **kept)
-        try:
-            results.append(await action(single))
-        finally:
-            await single.aclose()
-    return results
+    shards = [
+        MasterShard(
+            aioredis.Redis(host=node.host, port=int(node.port), **kept),
+            frozenset(owned.get(node.name, ())),
+        )
+        for node in client.get_primaries()
+    ]
+    try:
+        yield shards
+    finally:
+        for shard in shards:
+            await shard.client.aclose()
 
 
 _NODE_SETTINGS = frozenset(

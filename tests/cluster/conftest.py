@@ -47,8 +47,10 @@ def cprefix(cluster: LocalCluster) -> Iterator[str]:
     for node in cluster.masters():
         for key in node.client.scan_iter(f"{name}:*", count=1000):
             node.client.delete(key)
-        with contextlib.suppress(redis.ResponseError):
-            node.client.execute_command("FT.DROPINDEX", f"{name}:messages")
+        for index in node.client.execute_command("FT._LIST"):  # type: ignore[no-untyped-call]
+            if str(index).startswith(f"{name}:"):
+                with contextlib.suppress(redis.ResponseError):
+                    node.client.execute_command("FT.DROPINDEX", index)  # type: ignore[no-untyped-call]
 
 
 def user_on(cluster: LocalCluster, node_index: int, stem: str = "user") -> str:

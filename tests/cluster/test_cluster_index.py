@@ -1,89 +1,105 @@
 """The message index on a cluster, and RedisVL MessageHistory reading one conversation.
 
 Redis Stack's Query Engine has no cross-shard coordinator and treats an index name as a
-key: `FT.CREATE` is accepted only by the master owning the slot of the name, that master
-indexes only its own keys, and it returns the fields only of documents in the name's
-slot. The library asks every master (the master set read afresh at each check) and keeps
-what each answers; listing conversations needs no index.
+key: each master gets an index of its own, named with a hash tag of a slot it serves
+(`roa:messages{7}`), indexing only its own keys and keeping every returned field in the
+index so that documents of all its slots come back whole. A conversation never spans
+masters, so one master's index answers for it; listing conversations needs no index.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+
+import pytest
 import redis
-from conftest import user_on
+from conftest import user_on, users_on_every_master
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from redisvl.extensions.message_history import MessageHistory
 
 from redis_openai_agents import AgentSession
-from redis_openai_agents.embedded.cluster import LocalCluster
-from redis_openai_agents.index import forget_message_indexes
+from redis_openai_agents.embedded.cluster import ClusterNode, LocalCluster
+from redis_openai_agents.index import forget_message_indexes, message_index_name_for
+from redis_openai_agents.topology import connect
 
 
-def index_home(cluster: LocalCluster, prefix: str) -> int:
-    """Which master (in port order) owns the slot of the index name."""
-    masters = sorted(cluster.masters(), key=lambda n: n.port)
-    owner = cluster.node_for_slot(cluster.keyslot(f"{prefix}:messages"))
-    return masters.index(owner)
+def indexes_on(node: ClusterNode, prefix: str) -> list[str]:
+    names = node.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]
+    return sorted(str(n) for n in names if str(n).startswith(f"{prefix}:"))
 
 
-def test_the_index_lives_where_its_name_hashes_and_counts_that_shard(
+def index_name_for(cluster: LocalCluster, prefix: str, user_id: str) -> str:
+    async def ask() -> str:
+        client = connect(cluster.url, health_check_interval=0)
+        try:
+            return await message_index_name_for(client, prefix, user_id)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(ask())
+
+
+def test_every_master_indexes_its_own_shard_under_a_name_it_serves(
     cluster: LocalCluster, cprefix: str
 ) -> None:
-    home = index_home(cluster, cprefix)
-    sessions = [
-        AgentSession.create(user_id=user_on(cluster, i), redis_url=cluster.url, prefix=cprefix)
-        for i in range(3)
-    ]
-    for i, session in enumerate(sessions):
+    users = users_on_every_master(cluster)
+    for i, user_id in enumerate(users):
+        session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
         for _ in range(i + 1):
             session.store_exchange("q", "a")
-    masters = sorted(cluster.masters(), key=lambda n: n.port)
-    for i, node in enumerate(masters):
-        if i == home:
-            info = node.client.ft(f"{cprefix}:messages").info()
-            assert int(info["num_docs"]) == 2 * (i + 1)
-        else:
-            try:
-                node.client.execute_command("FT.INFO", f"{cprefix}:messages")
-            except redis.ResponseError as exc:
-                assert str(exc).startswith("MOVED") or isinstance(exc, redis.exceptions.MovedError)
-            else:
-                raise AssertionError("a master that does not own the name answered FT.INFO")
-    for session in sessions:
         session.close()
+    for i, user_id in enumerate(users):
+        home = cluster.node_for_slot(cluster.keyslot(f"{{{user_id}}}"))
+        name = index_name_for(cluster, cprefix, user_id)
+        assert indexes_on(home, cprefix) == [name]
+        assert name.startswith(f"{cprefix}:messages{{")
+        assert cluster.node_for_slot(key_slot(name.encode())) is home
+        info = home.client.ft(name).info()
+        assert int(info["num_docs"]) == 2 * (i + 1)
 
 
-def test_the_index_finds_a_conversation_on_its_shard_in_order(
-    cluster: LocalCluster, cprefix: str
+@pytest.mark.parametrize("through", ["cluster client", "node client"])
+def test_message_history_reads_a_conversation_on_every_master(
+    cluster: LocalCluster, cprefix: str, through: str
 ) -> None:
-    """Queries on the index's master find one conversation by `session_tag`, newest first.
-
-    Without a coordinator the Query Engine loads fields only of documents in the slot of
-    the index name; for the others it returns ids and sortable fields, so RedisVL
-    `MessageHistory` sees messages without content. Sessions read conversations by their
-    own keys and never through the index.
-    """
-    home = index_home(cluster, cprefix)
-    user_id = user_on(cluster, home)
-    assert cluster.keyslot(f"{{{user_id}}}") != cluster.keyslot(f"{cprefix}:messages")
-    session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
-    session.store_exchange("Hi! I'm Alice.", "Hello, Alice.")
-    session.add_message("user", "Bye.")
-    masters = sorted(cluster.masters(), key=lambda n: n.port)
-    found = masters[home].client.execute_command(
-        "FT.SEARCH", f"{cprefix}:messages", f"@session_tag:{{{session.conversation_id}}}",
-        "SORTBY", "timestamp", "DESC", "RETURN", "1", "timestamp",
-    )  # fmt: skip
-    results = found["results"] if isinstance(found, dict) else None
-    assert results is not None
-    assert [r["id"].rsplit(":", 1)[1] for r in results] == ["2", "1", "0"]
-    history = MessageHistory(
-        name=f"{cprefix}:messages",
-        session_tag=session.conversation_id,
-        redis_client=redis.Redis.from_url(masters[home].url),
-        create_index=False,
-    )
-    assert history.get_recent(top_k=10, as_text=True) == []
-    session.close()
+    """Whatever slot a conversation hashes to, MessageHistory gets every field back,
+    in order, and only that conversation's messages."""
+    for user_id in users_on_every_master(cluster):
+        session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+        session.store_exchange("Hi! I'm Alice.", "Hello, Alice.")
+        session.add_message("user", "Bye.")
+        other = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+        other.store_exchange("not", "this one")
+        home = cluster.node_for_slot(cluster.keyslot(f"{{{user_id}}}"))
+        client: redis.Redis | RedisCluster = (
+            RedisCluster.from_url(cluster.nodes[-1].url)
+            if through == "cluster client"
+            else redis.Redis.from_url(home.url)
+        )
+        try:
+            history = MessageHistory(
+                name=index_name_for(cluster, cprefix, user_id),
+                prefix=f"{cprefix}:msg",
+                session_tag=session.conversation_id,
+                redis_client=client,  # type: ignore[arg-type]
+                create_index=False,
+            )
+            assert history.get_recent(top_k=10, as_text=True) == [
+                "Hi! I'm Alice.",
+                "Hello, Alice.",
+                "Bye.",
+            ]
+            recent = history.get_recent(top_k=1, raw=True)
+            assert len(recent) == 1 and recent[0]["content"] == "Bye."
+            assert recent[0]["entry_id"] and recent[0]["session_tag"] == session.conversation_id
+            assert json.loads(recent[0]["metadata"])["content"] == "Bye."
+        finally:
+            client.close()
+            session.close()
+            other.close()
 
 
 def test_list_sessions_needs_no_index(cluster: LocalCluster, cprefix: str) -> None:
@@ -91,67 +107,99 @@ def test_list_sessions_needs_no_index(cluster: LocalCluster, cprefix: str) -> No
         user_id = user_on(cluster, i)
         session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
         session.store_exchange("hello", "hi")
-        home = cluster.node_for_slot(cluster.keyslot(f"{cprefix}:messages"))
-        home.client.execute_command("FT.DROPINDEX", f"{cprefix}:messages")
+        for node in cluster.masters():
+            for name in indexes_on(node, cprefix):
+                node.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
         infos = AgentSession.list_sessions(user_id, redis_url=cluster.url, prefix=cprefix)
         assert [x.message_count for x in infos] == [2]
         forget_message_indexes()
         session.close()
 
 
-def test_a_master_added_later_is_asked_at_the_next_check(
+def test_an_index_from_earlier_versions_is_replaced_by_each_masters_own(
+    cluster: LocalCluster, cprefix: str
+) -> None:
+    """Earlier versions created one `roa:messages` on the master serving that name's slot,
+    which returned fields only for documents in that one slot."""
+    old_name = f"{cprefix}:messages"
+    owner = cluster.node_for_slot(key_slot(old_name.encode()))
+    owner.client.execute_command(
+        "FT.CREATE", old_name, "ON", "HASH", "PREFIX", "1", f"{cprefix}:msg:",
+        "SCHEMA", "role", "TAG",
+    )  # fmt: skip
+    masters = sorted(cluster.masters(), key=lambda n: n.port)
+    user_id = user_on(cluster, masters.index(owner))
+    session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+    session.store_exchange("q", "a")
+    assert old_name not in indexes_on(owner, cprefix)
+    assert len(indexes_on(owner, cprefix)) == 1
+    assert session.message_count() == 2
+    session.close()
+
+
+def test_a_master_added_later_gets_its_own_index_at_the_next_check(
     cluster: LocalCluster, cprefix: str
 ) -> None:
     """A new master holds keys once it serves slots; the next check (once a minute, here
-    forced) asks it too."""
+    forced) creates its index, which indexes the keys that moved to it."""
     user_id = user_on(cluster, 0)
     session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
+    session.store_exchange("before", "the move")
     slot = cluster.keyslot(f"{{{user_id}}}")
     old_home = cluster.node_for_slot(slot)
     added = cluster.add_node()
     try:
         cluster.migrate_slot(slot, added)
         forget_message_indexes()
-        session.store_exchange("q", "a")
-        assert session.message_count() == 2
-        stats = added.client.info("commandstats")
-        asked = sum(
-            int(v.get("calls", 0)) + int(v.get("rejected_calls", 0))
-            for k, v in stats.items()
-            if k.lower().startswith("cmdstat_ft.")
+        session.store_exchange("after", "the move")
+        assert session.message_count() == 4
+        name = index_name_for(cluster, cprefix, user_id)
+        assert indexes_on(added, cprefix) == [name]
+        history = MessageHistory(
+            name=name,
+            prefix=f"{cprefix}:msg",
+            session_tag=session.conversation_id,
+            redis_client=redis.Redis.from_url(added.url),
+            create_index=False,
         )
-        assert asked >= 1, sorted(stats)
+        for _ in range(50):
+            if history.count() == 4:
+                break
+            time.sleep(0.1)
+        assert history.get_recent(top_k=10, as_text=True) == [
+            "before",
+            "the move",
+            "after",
+            "the move",
+        ]
     finally:
         cluster.migrate_slot(slot, old_home)
         session.close()
         cluster.remove_node(added)
 
 
-def test_message_history_reads_a_conversation_in_the_slot_of_the_index_name(
+def test_a_master_keeps_one_index_when_a_lower_tag_lands_on_it(
     cluster: LocalCluster, cprefix: str
 ) -> None:
-    """Where the Query Engine does load fields (documents in the index name's slot),
-    RedisVL `MessageHistory` reads what AgentSession wrote, through a cluster client and
-    through a client of that one node."""
-    from redis.cluster import RedisCluster
-    from redis.crc import key_slot
-
-    name_slot = key_slot(f"{cprefix}:messages".encode())
-    user_id = next(f"u{i}" for i in range(10**6) if key_slot(f"u{i}".encode()) == name_slot)
+    """After slots move, a master may serve a lower hash tag than the one its index was
+    named by; the next check creates the new name and drops the old one (index only)."""
+    user_id = user_on(cluster, 1)
     session = AgentSession.create(user_id=user_id, redis_url=cluster.url, prefix=cprefix)
-    session.store_exchange("Hi! I'm Alice.", "Hello, Alice.")
-    owner = cluster.node_for_slot(name_slot)
-    clients = [redis.Redis.from_url(owner.url), RedisCluster.from_url(cluster.url)]
-    try:
-        for client in clients:
-            history = MessageHistory(
-                name=f"{cprefix}:messages",
-                session_tag=session.conversation_id,
-                redis_client=client,  # type: ignore[arg-type]
-                create_index=False,
-            )
-            assert history.get_recent(top_k=10, as_text=True) == ["Hi! I'm Alice.", "Hello, Alice."]
-    finally:
-        for client in clients:
-            client.close()
-        session.close()
+    session.store_exchange("q", "a")
+    home = cluster.node_for_slot(cluster.keyslot(f"{{{user_id}}}"))
+    current = index_name_for(cluster, cprefix, user_id)
+    tag = int(current.rsplit("{", 1)[1].rstrip("}"))
+    later = next(
+        n for n in range(tag + 1, 10_000)
+        if cluster.node_for_slot(key_slot(str(n).encode())) is home
+    )  # fmt: skip
+    stale = f"{cprefix}:messages{{{later}}}"
+    home.client.execute_command(
+        "FT.CREATE", stale, "ON", "HASH", "PREFIX", "1", f"{cprefix}:msg:", "SCHEMA", "role", "TAG"
+    )  # fmt: skip
+    forget_message_indexes()
+    session.store_exchange("q", "a")
+    assert indexes_on(home, cprefix) == [current]
+    assert session.message_count() == 4
+    assert int(home.client.ft(current).info()["num_docs"]) == 4
+    session.close()
