@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from redis.exceptions import MovedError, ResponseError
@@ -30,7 +30,6 @@ from .keys import (
     DEFAULT_PREFIX,
     hash_tag,
     message_index_prefix,
-    search_index_name,
     validate_id,
     validate_prefix,
 )
@@ -40,12 +39,10 @@ from .search_index import (
     create_search_index,
     drop_search_index,
     is_missing_index,
+    search_index_name_on,
     wait_until_indexed,
 )
-from .topology import on_every_master
-
-if TYPE_CHECKING:
-    import redis.asyncio as aioredis
+from .topology import AsyncClient, MasterShard, master_shards
 
 Order = Literal["relevance", "newest"]
 """How search results are ranked: by BM25 relevance, or newest message first."""
@@ -163,9 +160,13 @@ class ConversationSearch:
         Returns:
             How many messages the index holds (0 with `wait=False`).
 
+        On a Redis Cluster every master gets an index of its own (the Query Engine of
+        Redis Stack has no cross-shard coordinator), named by a slot it serves; call it
+        again after resharding or adding masters.
+
         Raises:
-            SearchNotEnabledError: On a Redis Cluster whose Query Engine has no
-                cross-shard coordinator (Redis Stack), some masters refuse the index.
+            SearchNotEnabledError: On a cluster, slots moved while the indexes were
+                being created; call it again.
         """
         connection = RedisConnection(redis_url, redis_client)
         prefix = validate_prefix(prefix)
@@ -392,42 +393,46 @@ class _UserSearch:
             replies = await self.connection.call(
                 lambda client, query=query: self._everywhere(client, query)  # type: ignore[misc]
             )
-            rows = [row for reply in replies for row in _rows(reply)]
-            # Each master's reply is in its order: the rank within it breaks ties.
-            ranks = {
-                row[0]: (m, i)
+            # Each master's reply is in its own order: the rank within it breaks ties.
+            ranked = [
+                (row, (m, i))
                 for m, reply in enumerate(replies)
                 for i, row in enumerate(_rows(reply))
-            }
-            more = any(_total(reply) > window for reply in replies)
+                if row[0].startswith(self.own_keys)
+            ]
+            ranked.sort(key=lambda pair: (self._rank(pair[0]), pair[1]))
+            rows = [row for row, _ in ranked[:window]]
+            await self._fill(rows)
+            order = {row[0]: n for n, row in enumerate(rows)}
+            rows.sort(key=lambda row: (self._rank(row), order[row[0]]))  # with exact times
             kept = [
                 row
                 for row in rows
-                if row[0].startswith(self.own_keys)
+                if "metadata" in row[2]
                 and (conversation_id is None or row[2].get("session_tag") == conversation_id)
                 and (role is None or row[2].get("role") == role)
             ]
-            # A tag value with surrounding spaces matches the trimmed one: such foreign
-            # hits were dropped above, so look further when they left the page short.
-            if len(kept) >= window or not more or len(kept) == len(rows):
+            # A tag value with surrounding spaces matches the trimmed one, and a message
+            # may be deleted since it matched: when such hits left the window short while
+            # the index holds more, look further.
+            if len(kept) >= window or not any(_total(reply) > window for reply in replies):
                 break
             window *= 2
-        kept.sort(key=lambda row: (self._rank(row), ranks[row[0]]))
         chosen = kept[offset : offset + limit]
-        await self._fill(chosen)
-        hits = [_hit(self.user_id, key, score, fields) for key, score, fields in chosen]
-        return [hit for hit in hits if hit is not None]
+        return [_hit(self.user_id, key, score, fields) for key, score, fields in chosen]
 
     def _rank(self, row: tuple[str, float, dict[str, str]]) -> tuple[float, float]:
         _, score, fields = row
         stamp = float(fields.get("timestamp") or fields.get(SORT_TIME) or 0)
         if self.order == "newest":
-            return (-stamp, -score)
+            return (-stamp, 0.0)  # the server sorted by the exact time: its order breaks ties
         return (-score, -stamp)
 
-    async def _everywhere(self, client: aioredis.Redis, query: FilterQuery) -> list[Any]:
-        """The query on each master (the Query Engine of Redis Stack indexes per shard)."""
-        replies = await on_every_master(client, lambda node: self._on(node, query))
+    async def _everywhere(self, client: AsyncClient, query: FilterQuery) -> list[Any]:
+        """The query on each master, each under its own index name (see search_index)."""
+        async with master_shards(client) as shards:
+            serving = [shard for shard in shards if shard.slots is None or shard.slots]
+            replies = [await self._on(shard, query) for shard in serving]
         missing = sum(reply is None for reply in replies)
         if missing:
             reason = None
@@ -436,10 +441,10 @@ class _UserSearch:
             raise SearchNotEnabledError(self.prefix, self.connection.display_url, reason)
         return replies
 
-    async def _on(self, node: aioredis.Redis, query: FilterQuery) -> Any:
+    async def _on(self, shard: MasterShard, query: FilterQuery) -> Any:
         try:
-            return await node.execute_command(  # type: ignore[no-untyped-call]
-                "FT.SEARCH", search_index_name(self.prefix), *query.get_args()
+            return await shard.client.execute_command(  # type: ignore[no-untyped-call]
+                "FT.SEARCH", search_index_name_on(self.prefix, shard), *query.get_args()
             )
         except MovedError:
             return None
@@ -465,10 +470,8 @@ class _UserSearch:
             row[2].update({f: v for f, v in zip(_FIELDS, values, strict=True) if v != ""})
 
 
-def _hit(user_id: str, key: str, score: float, fields: dict[str, str]) -> SearchHit | None:
-    """A hit from its hash's fields; None for a message deleted since it matched."""
-    if "metadata" not in fields:
-        return None
+def _hit(user_id: str, key: str, score: float, fields: dict[str, str]) -> SearchHit:
+    """A hit from its hash's fields."""
     item = item_codec.decode(fields["metadata"])
     return SearchHit(
         conversation_id=fields.get("session_tag", ""),
@@ -516,8 +519,7 @@ def _partial_reason(prefix: str, present: Iterable[bool]) -> str:
     found = list(present)
     return (
         f"The search index of prefix {prefix!r} exists on {sum(found)} of {len(found)} "
-        "masters of this Redis Cluster: the Query Engine of Redis Stack has no cross-shard "
-        "coordinator and accepts an index only on the master owning the slot of its name, "
-        "so a search could miss messages. Search a single server, or a cluster whose "
-        "Query Engine coordinates shards."
+        "masters of this Redis Cluster (slots moved or a master joined since it was "
+        "created), so a search could miss messages: call "
+        f"AgentSession.enable_search(prefix={prefix!r}) again."
     )

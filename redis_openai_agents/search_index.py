@@ -16,10 +16,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.commands.search.field import Field, NumericField, TagField, TextField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.crc import key_slot
 from redis.exceptions import MovedError, ResponseError
 
-from .keys import TAG_SEPARATOR, message_index_prefix, search_index_name
-from .topology import on_every_master
+from .index import shard_index_name
+from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix, search_index_name
+from .topology import AsyncClient, MasterShard, master_shards
 
 INDEXING_POLL_SECONDS = 0.02
 SORT_TIME = "sort_time"
@@ -50,22 +52,40 @@ def search_index_fields() -> list[Field]:
     ]
 
 
-async def create_search_index(client: aioredis.Redis, prefix: str) -> list[bool]:
-    """Create the index on every master where it is missing; per master, whether it has it.
+def search_index_name_on(prefix: str, shard: MasterShard) -> str:
+    """The search index's name on one master: `roa:search` on a single server, and on a
+    cluster `roa:search{7}`, with the hash tag the message index uses on that master
+    (`index.shard_index_name`). The Query Engine of Redis Stack has no cross-shard
+    coordinator and treats an index name as a key: each master indexes only its own keys,
+    and accepts only a name whose slot it serves."""
+    tag = shard_index_name(prefix, shard)[len(message_index_name(prefix)) :]
+    return search_index_name(prefix) + tag
 
-    The Query Engine of Redis Stack has no cross-shard coordinator and treats the index
-    name as a key: on a cluster only the master owning the slot of the name accepts it,
-    and the others answer MOVED (False here).
+
+async def create_search_index(client: AsyncClient, prefix: str) -> list[bool]:
+    """Create the index on every master serving slots; per master, whether it has it.
+
+    A master also drops the search indexes it no longer uses (a name left behind when
+    slots moved), so that one index per master does the tokenizing. False marks a master
+    whose name's slot moved away meanwhile.
     """
-    return await on_every_master(client, lambda node: _create_on(node, prefix))
+    found: list[bool] = []
+    async with master_shards(client) as shards:
+        for shard in shards:
+            if shard.slots is not None and not shard.slots:
+                continue
+            name = search_index_name_on(prefix, shard)
+            await _drop_names(shard, prefix, keep=name)
+            found.append(await _create_on(shard.client, prefix, name))
+    return found
 
 
-async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
+async def _create_on(client: aioredis.Redis, prefix: str, name: str) -> bool:
     definition = IndexDefinition(  # type: ignore[no-untyped-call]
         prefix=[f"{message_index_prefix(prefix)}:"], index_type=IndexType.HASH
     )
     try:
-        await client.ft(search_index_name(prefix)).create_index(
+        await client.ft(name).create_index(
             search_index_fields(), definition=definition, stopwords=sorted(STOP_WORDS)
         )
     except MovedError:
@@ -76,40 +96,55 @@ async def _create_on(client: aioredis.Redis, prefix: str) -> bool:
     return True
 
 
-async def drop_search_index(client: aioredis.Redis, prefix: str) -> bool:
+async def drop_search_index(client: AsyncClient, prefix: str) -> bool:
     """Drop the index (never the messages) wherever it exists; whether one was dropped."""
-    return any(await on_every_master(client, lambda node: _drop_on(node, prefix)))
+    dropped = False
+    async with master_shards(client) as shards:
+        for shard in shards:
+            dropped = await _drop_names(shard, prefix, keep=None) or dropped
+    return dropped
 
 
-async def _drop_on(client: aioredis.Redis, prefix: str) -> bool:
-    try:
-        await client.execute_command("FT.DROPINDEX", search_index_name(prefix))  # type: ignore[no-untyped-call]
-    except MovedError:
-        return False
-    except ResponseError as exc:
-        if is_missing_index(exc):
-            return False
-        raise
-    return True
+async def _drop_names(shard: MasterShard, prefix: str, keep: str | None) -> bool:
+    """Drop this master's search indexes of `prefix` other than `keep`, where it can."""
+    base = search_index_name(prefix)
+    dropped = False
+    for raw in await shard.client.execute_command("FT._LIST"):  # type: ignore[no-untyped-call]
+        name = _text(raw)
+        ours = name == base or (name.startswith(f"{base}{{") and name.endswith("}"))
+        if not ours or name == keep or not shard.serves(key_slot(name.encode())):
+            continue
+        try:
+            await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
+        except (MovedError, ResponseError):
+            continue
+        dropped = True
+    return dropped
 
 
-async def wait_until_indexed(client: aioredis.Redis, prefix: str, timeout: float) -> int:
+async def wait_until_indexed(client: AsyncClient, prefix: str, timeout: float) -> int:
     """Wait (up to `timeout` s) for the background indexing of stored messages to finish.
 
-    Returns how many messages the index holds, over every master that has it.
+    Returns how many messages the index holds, over every master.
     """
     deadline = time.monotonic() + timeout
     while True:
-        states = [s for s in await on_every_master(client, lambda n: _state(n, prefix)) if s]
-        if all(done for done, _ in states) or time.monotonic() > deadline:
-            return sum(count for _, count in states)
+        async with master_shards(client) as shards:
+            states = [
+                await _state(shard.client, search_index_name_on(prefix, shard))
+                for shard in shards
+                if shard.slots is None or shard.slots
+            ]
+        known = [state for state in states if state is not None]
+        if all(done for done, _ in known) or time.monotonic() > deadline:
+            return sum(count for _, count in known)
         await asyncio.sleep(INDEXING_POLL_SECONDS)
 
 
-async def _state(client: aioredis.Redis, prefix: str) -> tuple[bool, int] | None:
+async def _state(client: aioredis.Redis, name: str) -> tuple[bool, int] | None:
     try:
-        info = await client.execute_command("FT.INFO", search_index_name(prefix))  # type: ignore[no-untyped-call]
-    except MovedError:
+        info = await client.execute_command("FT.INFO", name)  # type: ignore[no-untyped-call]
+    except (MovedError, ResponseError):
         return None
     if not isinstance(info, dict):
         info = dict(zip(info[::2], info[1::2], strict=False))
