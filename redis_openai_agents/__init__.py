@@ -5,6 +5,10 @@ from .agent_session import AgentSession
 from .connection import DEFAULT_REDIS_URL, RedisClient
 from .erase import ErasedUser, aerase_user, erase_user
 from .errors import (
+    BranchDeletionError,
+    BranchError,
+    BranchExistsError,
+    BranchNotFoundError,
     InvalidIdentifierError,
     InvalidItemError,
     InvalidRedisURLError,
@@ -20,6 +24,7 @@ from .errors import (
     SearchNotEnabledError,
     SessionNotFoundError,
     TransferSourceError,
+    TurnNotFoundError,
     WriteOutcomeUnknownError,
 )
 from .json_session import JSONSession
@@ -32,6 +37,10 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "TTL",
     "AgentSession",
+    "BranchDeletionError",
+    "BranchError",
+    "BranchExistsError",
+    "BranchNotFoundError",
     "ErasedUser",
     "InvalidIdentifierError",
     "InvalidItemError",
@@ -52,6 +61,7 @@ __all__ = [
     "SessionInfo",
     "SessionNotFoundError",
     "TransferSourceError",
+    "TurnNotFoundError",
     "WriteOutcomeUnknownError",
     "aerase_user",
     "erase_user",

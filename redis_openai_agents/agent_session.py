@@ -23,10 +23,11 @@ from ._base import TTL, RedisBackedSession, validate_limit
 from ._bridge import shielded
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
-from .errors import InvalidItemError, SessionNotFoundError
+from .errors import BranchNotFoundError, InvalidItemError, SessionNotFoundError
 from .index import check_is_due, ensure_message_index
 from .keys import (
     DEFAULT_PREFIX,
+    MAIN_BRANCH,
     ConversationKeys,
     conversation_meta_prefix,
     message_index_prefix,
@@ -37,6 +38,8 @@ from .retry import DEFAULT_RETRY_TIMEOUT
 from .search import ConversationSearch
 from .session_info import SessionInfo, from_epoch
 from .tags import ConversationTags, decode_stored, list_tagged, validate_tags
+from .turns import is_user_message
+from .usage import UsageMixin
 
 _INFO_FIELDS = (
     "user_id",
@@ -57,7 +60,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
+class AgentSession(ConversationSearch, ConversationTags, UsageMixin, RedisBackedSession):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
@@ -566,12 +569,17 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
 
     # The Agents SDK session protocol
 
-    async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
+    async def get_items(
+        self, limit: int | None = None, branch_id: str | None = None
+    ) -> list[TResponseInputItem]:
         """The latest items, oldest first, exactly as they were stored.
 
         Args:
             limit: How many of the latest items. None uses `session_settings.limit`, and
                 returns every item when that is unset too; 0 returns `[]`.
+            branch_id: The branch to read; None for the
+                [current one][redis_openai_agents.AgentSession.current_branch_id]. A
+                branch that does not exist reads as empty, as in the SDK.
 
         Raises:
             ValueError: `limit` is negative or not an integer.
@@ -579,7 +587,7 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
         effective = self._item_limit(limit)
         if effective == 0:
             return []
-        rows = await self._read(("metadata",), effective)
+        rows = await self._read(("metadata",), effective, self._order_of(branch_id))
         return item_codec.decode_many([row[0] for row in rows])
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
@@ -594,16 +602,23 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
             await self._append(batch)
 
     async def pop_item(self) -> TResponseInputItem | None:
-        """Remove and return the latest item.
+        """Remove and return the latest item of the current branch.
 
-        This is a write: the count, `updated_at` and the sliding expiry move with it.
+        This is a write: the count, `updated_at` and the sliding expiry move with it. An
+        item another branch still holds stays stored for that branch; popping a turn's
+        user message drops the turn and its usage.
 
         Returns:
-            The removed item, or None when the conversation holds none.
+            The removed item, or None when the branch holds none.
         """
-        raw = await shielded(
-            self._write_conversation(scripts.POP, [self._keys.message_prefix, self.conversation_id])
-        )
+        branch = self._branch
+
+        async def send() -> Any:
+            keys = [*self._conversation_keys, *self._other_orders(branch), *self._tag_keys()]
+            args = [self._keys.message_prefix, self.conversation_id, branch, self._live]
+            return await self._write(scripts.POP, keys, args)
+
+        raw = await self._with_tags(lambda: self._with_branches(send))
         return None if raw is None else item_codec.decode(raw)
 
     async def clear_session(self) -> None:
@@ -750,10 +765,13 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
     async def amessage_count(self) -> int:
         """How many items the conversation holds, read from its metadata in O(1).
 
-        Counts every stored item, tool calls and reasoning included; 0 for a conversation
-        that does not exist (yet, or any more).
+        Counts every stored item, tool calls and reasoning included, of the current
+        branch; 0 for a conversation that does not exist (yet, or any more).
         """
         meta = self._keys.meta
+        if self._branch != MAIN_BRANCH:
+            order = self._order_of(None)
+            return int(await self._connection.call(lambda client: client.llen(order)))
         count = await self._connection.call(lambda client: client.hget(meta, "count"))
         return 0 if count is None else int(count)
 
@@ -823,21 +841,29 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
     async def aclear(self) -> None:
         """Delete this conversation and nothing else.
 
-        Its items, its metadata and its entry in the user's list go in one script; the
-        user's other conversations and the shared search index are untouched. Writing
-        through this object again starts the conversation afresh under the same id.
+        Its items, its metadata, every branch with its turns and usage, and its entry in
+        the user's list go in one script; the user's other conversations and the shared
+        search index are untouched. Writing through this object again starts the
+        conversation afresh under the same id, on `main`.
         """
-        await shielded(
-            self._write_conversation(
-                scripts.CLEAR,
-                [
-                    self._keys.message_prefix,
-                    self.conversation_id,
-                    conversation_meta_prefix(self.prefix, self.user_id),
-                ],
-            )
-        )
+
+        async def send() -> Any:
+            keys = [
+                *self._conversation_keys,
+                *self._other_orders(self._branch),
+                *self._tag_keys(),
+            ]
+            args = [
+                self._keys.message_prefix,
+                self.conversation_id,
+                conversation_meta_prefix(self.prefix, self.user_id),
+                self._live,
+            ]
+            return await self._write(scripts.CLEAR, keys, args)
+
+        await self._with_tags(lambda: self._with_branches(send))
         self._current_agent = None
+        self._branch, self._live = MAIN_BRANCH, ""
         self._known_tags = ()
 
     def clear(self) -> None:
@@ -888,29 +914,55 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
             view = item_codec.text_view(item)
             content = item_codec.storable_text(view.content)
             args += [view.role, content, item_codec.storable_text(view.tool_call_id), raw, extra]
-        await shielded(self._store(args))
+        turn_starts = [i for i, item in enumerate(new_items) if is_user_message(item)]
+        await shielded(self._store(args, turn_starts))
         if agent:
             self._current_agent = agent
         return len(encoded)
 
-    async def _store(self, args: list[Any]) -> None:
-        """The index check and the append, shielded together from cancellation."""
+    async def _store(self, args: list[Any], turn_starts: list[int]) -> None:
+        """The index check and the append, shielded together from cancellation.
+
+        The append goes to the current branch and records which items start a turn.
+        """
         connection = self._connection
         if check_is_due(connection.identity, self.prefix):
             await connection.call(
                 lambda client: ensure_message_index(client, connection.identity, self.prefix)
             )
-        await self._write_conversation(scripts.APPEND, args)
+        branch = self._branch
+        keys = self._conversation_keys
+        reply = await self._with_tags(
+            lambda: self._with_branches(
+                lambda: connection.write(
+                    scripts.APPEND,
+                    self._keys.write_records,
+                    [*keys, *self._other_orders(branch), *self._tag_keys()],
+                    [*args, branch, self._live, len(turn_starts), *turn_starts],
+                    data_ttl_ms=self._ttl_ms,
+                )
+            )
+        )
+        if reply == [-2]:
+            raise BranchNotFoundError(branch)
 
     @property
     def _conversation_keys(self) -> list[str]:
-        """The keys every writing script declares, in the order the scripts expect."""
-        if self._known_tags:
-            return [self._keys.meta, self._keys.user_index, self._keys.order, *self._tag_keys()]
-        return [self._keys.meta, self._keys.user_index, self._keys.order]
+        """The keys every writing script declares first, in the order the scripts expect:
+        then come the order lists of the other branches."""
+        return [
+            self._keys.meta,
+            self._keys.user_index,
+            self._order_of(None),
+            self._keys.branches,
+        ]
 
-    async def _read(self, fields: Sequence[str], limit: int | None) -> list[list[Any]]:
+    async def _read(
+        self, fields: Sequence[str], limit: int | None, order: str | None = None
+    ) -> list[list[Any]]:
         """Rows of `fields` for the newest `limit` items (all when None), oldest first.
+
+        `order` names a branch's order list; None reads the current branch.
 
         One SORT_RO: Redis fetches each item's hash by the sequence numbers in the order
         list, in C, as fast as reading one list (newest first with DESC when limited).
@@ -918,10 +970,11 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
         """
         if limit == 0:
             return []
+        order_key = self._order_of(None) if order is None else order
         pause = 0.01
         for _ in range(_HOLE_RETRIES):
             rows = await self._connection.call(
-                lambda client: self._read_once(client, fields, limit)
+                lambda client: self._read_once(client, fields, limit, order_key)
             )
             if all(row[0] is not None for row in rows):
                 return rows
@@ -932,29 +985,29 @@ class AgentSession(ConversationSearch, ConversationTags, RedisBackedSession):
         return [row for row in rows if row[0] is not None]
 
     async def _read_once(
-        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None, order: str
     ) -> list[list[Any]]:
         width = len(fields)
         rows = None
         if self._connection.sort_patterns_allowed:
-            rows = await self._sort_read(client, fields, limit)
+            rows = await self._sort_read(client, fields, limit, order)
         if rows is None:
             flat = await scripts.READ(
                 client,
-                [self._keys.order],
+                [order],
                 [self._keys.message_prefix, -1 if limit is None else limit, *fields],
             )
             rows = [flat[i : i + width] for i in range(0, len(flat), width)]
         return rows
 
     async def _sort_read(
-        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None
+        self, client: aioredis.Redis, fields: Sequence[str], limit: int | None, order: str
     ) -> list[Any] | None:
         window = () if limit is None else ("LIMIT", 0, limit, "DESC")
         gets = [a for f in fields for a in ("GET", f"{self._keys.message_pattern}->{f}")]
         try:
             flat = await client.execute_command(  # type: ignore[no-untyped-call]
-                "SORT_RO", self._keys.order, "BY", "nosort", *window, *gets
+                "SORT_RO", order, "BY", "nosort", *window, *gets
             )
         except ResponseError as exc:
             if not _refuses_patterns(exc):

@@ -17,6 +17,7 @@ from .agent_session import AgentSession
 from .connection import RedisClient
 from .keys import (
     DEFAULT_PREFIX,
+    TAG_SEPARATOR,
     ConversationKeys,
     conversation_meta_prefix,
     hash_tag,
@@ -91,7 +92,8 @@ async def aerase_user(
                 conversations, items = conversations + done[0], items + done[1]
             tag = hash_tag(probe.user_id)
             kinds = tuple(
-                f"{probe.prefix}:{kind}:{tag}:" for kind in ("conv", "order", "msg", "json", "tag")
+                f"{probe.prefix}:{kind}:{tag}:"
+                for kind in ("conv", "order", "msg", "json", "branches", "branch", "tag")
             )
             found = [
                 key
@@ -127,12 +129,23 @@ async def aerase_user(
 
 
 async def _erase(probe: AgentSession, conversation_ids: list[str]) -> list[int]:
+    """One batch of whole conversations, each with every branch it had when looked up.
+
+    A branch created after the look-up is left to the final scan.
+    """
+    conversations = [ConversationKeys(probe.prefix, probe.user_id, c) for c in conversation_ids]
+    client = probe._client()
+    async with client.pipeline(transaction=False) as pipe:
+        for conversation in conversations:
+            pipe.hget(conversation.branches, "branches")
+        lives = await pipe.execute()
     keys = [probe._keys.user_index]
-    args: list[str] = []
-    for conversation_id in conversation_ids:
-        conversation = ConversationKeys(probe.prefix, probe.user_id, conversation_id)
-        keys += [conversation.meta, conversation.order]
-        args += [conversation_id, conversation.message_prefix]
+    args: list[str | int] = []
+    for conversation, live in zip(conversations, lives, strict=True):
+        branches = [b for b in _text(live or "").split(TAG_SEPARATOR) if b]
+        keys += [conversation.meta, conversation.order, conversation.branches]
+        keys += [conversation.branch_order(b) for b in branches]
+        args += [conversation.conversation_id, conversation.message_prefix, len(branches)]
     counts = await shielded(scripts.ERASE(probe._client(), keys, args))
     return [int(n) for n in counts]
 

@@ -148,6 +148,45 @@ class ReplicationTimeoutError(RedisOpenAIAgentsError, TimeoutError):
         """The `wait_replicas` asked for."""
 
 
+class BranchError(RedisOpenAIAgentsError, ValueError):
+    """A branch operation that cannot be done as asked; nothing was changed.
+
+    A `ValueError`, as the SDK's `AdvancedSQLiteSession` raises, so code written for it
+    keeps catching these.
+    """
+
+
+class BranchNotFoundError(BranchError, LookupError):
+    """No live branch of that id in this conversation (never created, or deleted)."""
+
+    def __init__(self, branch_id: str) -> None:
+        super().__init__(f"Branch '{branch_id}' does not exist")
+        self.branch_id = branch_id
+        """The id that was asked for."""
+
+
+class BranchExistsError(BranchError):
+    """A branch name already used in this conversation; ids are never reused."""
+
+    def __init__(self, branch_id: str) -> None:
+        super().__init__(f"Branch ID '{branch_id}' has already been used. Choose a new branch ID.")
+        self.branch_id = branch_id
+        """The name that was asked for."""
+
+
+class BranchDeletionError(BranchError):
+    """A branch that may not be deleted: `main`, or the current one without `force=True`."""
+
+    def __init__(self, branch_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.branch_id = branch_id
+        """The branch that was to be deleted."""
+
+
+class TurnNotFoundError(BranchError, LookupError):
+    """No user turn of that number (or matching that text) on the branch."""
+
+
 class InvalidTagError(RedisOpenAIAgentsError, ValueError):
     """A conversation tag that cannot be stored: not a string, empty, too long, or with
     control characters or surrounding spaces; nothing was written."""

@@ -16,6 +16,8 @@ MAX_ID_LENGTH = 4096
 DEFAULT_PREFIX = "roa"
 """The key prefix sessions use unless given `prefix=`; one per application sharing a Redis."""
 TAG_SEPARATOR = "\x1f"
+MAIN_BRANCH = "main"
+"""The branch every conversation starts on, stored in the original layout."""
 _RESERVED = ("\x00", TAG_SEPARATOR)
 
 
@@ -101,6 +103,20 @@ class ConversationKeys:
 
     def message(self, seq: int) -> str:
         return f"{self.message_prefix}{seq}"
+
+    @cached_property
+    def branches(self) -> str:
+        """Hash of the conversation's turns, branches and usage (see `branching`)."""
+        return f"{self.prefix}:branches:{self._tag}:{self.conversation_id}"
+
+    def branch_order(self, branch_id: str) -> str:
+        """List of a branch's item sequence numbers, like `order` for the main branch.
+
+        Branch ids cannot contain U+001F, so the separator keeps every pair apart.
+        """
+        if branch_id == MAIN_BRANCH:
+            return self.order
+        return f"{self.prefix}:branch:{self._tag}:{self.conversation_id}{TAG_SEPARATOR}{branch_id}"
 
     @cached_property
     def write_records(self) -> str:

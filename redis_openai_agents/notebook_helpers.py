@@ -19,6 +19,7 @@ from typing import Any
 from ._base import RedisBackedSession
 from .agent_session import AgentSession
 from .json_session import JSONSession
+from .keys import TAG_SEPARATOR
 
 CLEANUP_DONE = "Nothing left in Redis from this notebook."
 """What `check_nothing_left` prints when the sessions it checks are gone."""
@@ -57,7 +58,9 @@ async def _own_keys(session: RedisBackedSession) -> list[str]:
         _text(key)
         async for key in session._client().scan_iter(match=keys.message_pattern, count=1000)
     ]
-    return [keys.meta, keys.order, *found]
+    live = await session._client().hget(keys.branches, "branches")
+    branches = [keys.branch_order(b) for b in _text(live or "").split(TAG_SEPARATOR) if b]
+    return [keys.meta, keys.order, keys.branches, *branches, *found]
 
 
 async def _describe(session: RedisBackedSession) -> list[tuple[str, str, int]]:

@@ -75,10 +75,16 @@ def _slot_is_moving(exc: Exception) -> bool:
     return "non local key" in message or message == "TTL exhausted."
 
 
-APPEND = LuaScript("ttl", "tag_sets", "append", write_once=True)
-POP = LuaScript("ttl", "tag_sets", "pop", write_once=True)
+APPEND = LuaScript("ttl", "branches", "tag_sets", "append", write_once=True)
+POP = LuaScript("ttl", "branches", "tag_sets", "pop", write_once=True)
 READ = LuaScript("read")
 CLEAR = LuaScript("ttl", "tag_sets", "clear", write_once=True)
+BRANCH_CREATE = LuaScript("branches", "branch_create", write_once=True)
+BRANCH_DELETE = LuaScript("branches", "branch_delete", write_once=True)
+BRANCH_TURNS = LuaScript("branches", "branch_turns")
+BRANCH_LIST = LuaScript("branches", "branch_list")
+USAGE_STORE = LuaScript("branches", "usage_store", write_once=True)
+USAGE_READ = LuaScript("branches", "usage_read")
 LIST = LuaScript("list")
 TAGS = LuaScript("ttl", "tag_sets", "tags", write_once=True)
 LIST_TAGGED = LuaScript("list_tagged")

@@ -9,7 +9,7 @@ step in the same atomic step, so listing by tag reads a page, never the whole li
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import items as item_codec
@@ -86,9 +86,6 @@ class ConversationTags:
         user_id: str
         conversation_id: str
 
-        @property
-        def _conversation_keys(self) -> list[str]: ...
-
     _known_tags: tuple[str, ...] = ()
     """The tags this object last saw stored; their sets are declared with every write."""
 
@@ -96,21 +93,15 @@ class ConversationTags:
         seen = dict.fromkeys([*self._known_tags, *tags])
         return [tag_index_key(self.prefix, self.user_id, tag) for tag in seen]
 
-    async def _write_conversation(self, script: scripts.LuaScript, args: list[Any]) -> Any:
-        """Run a conversation's writing script with its tag sets declared.
+    async def _with_tags(self, send: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a conversation's writing script, built with the tag sets last seen.
 
         When the stored tags differ from the ones this object knows (another process
         tagged the conversation), the script writes nothing and answers with them; the
         write is then sent again declaring their sets.
         """
         for _ in range(_RESENDS):
-            result = await self._connection.write(
-                script,
-                self._keys.write_records,
-                self._conversation_keys,
-                args,
-                data_ttl_ms=self._ttl_ms,
-            )
+            result = await send()
             stored = tags_reply(result)
             if stored is None:
                 return result
@@ -122,7 +113,7 @@ class ConversationTags:
     async def _tag_write(self, op: str, tags: list[str]) -> list[str]:
         args = [op, self.conversation_id, conversation_meta_prefix(self.prefix, self.user_id)]
         for _ in range(_RESENDS):
-            keys = [*self._conversation_keys, *self._tag_keys(tags)[len(self._known_tags) :]]
+            keys = [self._keys.meta, self._keys.user_index, *self._tag_keys(tags)]
             result = await shielded(
                 self._connection.write(
                     scripts.TAGS,

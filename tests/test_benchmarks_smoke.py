@@ -77,3 +77,26 @@ def test_quick_benchmark_writes_the_report(redis_url: str, r: redis.Redis, tmp_p
         assert png.stat().st_size > 0
     left = set(r.scan_iter("bench*", count=1000)) - before
     assert not left, f"the benchmark left keys behind: {sorted(left)[:5]}"
+
+
+def test_branch_benchmark_prints_its_rows_and_cleans_up(redis_url: str, r: redis.Redis) -> None:
+    before = set(r.scan_iter("br*", count=1000))
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.branches",
+            *("--size", "20", "--rounds", "1", "--count", "3"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for row in ("switch_to_branch", "get_items on a branch", "create_branch_from_turn(4)"):
+        assert f"| {row}" in done.stdout, done.stdout
+    left = set(r.scan_iter("br*", count=1000)) - before
+    assert not left, f"the benchmark left keys behind: {sorted(left)[:5]}"

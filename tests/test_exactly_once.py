@@ -38,7 +38,7 @@ async def test_a_re_sent_pop_returns_the_same_item_and_removes_nothing_more(
     items = [{"role": "user", "content": str(i)} for i in range(3)]
     await session.add_items(items)
     replies = await resend(
-        session, scripts.POP, [session._keys.message_prefix, session.conversation_id], 3
+        session, scripts.POP, [session._keys.message_prefix, session.conversation_id, "main", ""], 3
     )
     assert [json.loads(r) for r in replies] == [items[2]] * 3
     assert await session.get_items() == items[:2]
@@ -82,6 +82,7 @@ async def test_a_re_sent_clear_does_not_delete_what_was_written_after_it(
         session._keys.message_prefix,
         session.conversation_id,
         f"{prefix}:conv:{{u}}:",
+        "",
     ]
     await resend(session, scripts.CLEAR, args, 1)
     await session.add_items([{"role": "user", "content": "new"}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -166,9 +167,16 @@ async def test_a_re_sent_tag_write_is_applied_once(
     session = await created(redis_url, prefix, user_id, "c")
     await session.aset_tags(["a"])
     client = session._client()
-    keys = [*session._conversation_keys, tag_key(prefix, user_id, "b"), session._keys.write_records]
+    keys = [
+        session._keys.meta,
+        session._keys.user_index,
+        tag_key(prefix, user_id, "a"),
+        tag_key(prefix, user_id, "b"),
+        session._keys.write_records,
+    ]
     args = ["add", "c", f"{prefix}:conv:{{{user_id}}}:", "b", "tag-write", RECORD_TTL_MS]
     first = await scripts.TAGS(client, keys, args)
+    assert json.loads(first) == ["a", "b"]
     await session.aremove_tags(["b"])
     again = await scripts.TAGS(client, keys, args)
     assert first == again
@@ -305,3 +313,28 @@ async def test_tagging_a_conversation_that_does_not_exist_raises(
     # Only the write records remain: nothing of a conversation or a tag.
     assert [k for k in r.scan_iter(f"{prefix}:*") if ":writes:" not in k] == []
     await session.aclose()
+
+
+async def test_tags_follow_writes_on_branches_and_clear_with_them(
+    redis_url: str, prefix: str, user_id: str, r: redis.Redis
+) -> None:
+    """A write on any branch moves the conversation in its tag lists; clearing a branched
+    conversation leaves no tag set behind."""
+    session = await created(redis_url, prefix, user_id, "branched")
+    await session.add_items([user("second turn")])
+    await created(redis_url, prefix, user_id, "other")
+    await session.aset_tags(["t"])
+    other = AgentSession("other", user_id=user_id, redis_url=redis_url, prefix=prefix)
+    await other.aset_tags(["t"])
+    assert await ids(redis_url, prefix, user_id, tags=["t"]) == ["other", "branched"]
+    await session.create_branch_from_turn(2, "alt")
+    await session.add_items([user("on the branch")])
+    assert await ids(redis_url, prefix, user_id, tags=["t"]) == ["branched", "other"]
+    assert await ids(redis_url, prefix, user_id) == ["branched", "other"]
+    await session.pop_item()
+    await session.aclear()
+    assert r.zrange(tag_key(prefix, user_id, "t"), 0, -1) == ["other"]
+    await other.aclear()
+    assert list(r.scan_iter(f"{prefix}:tag:*")) == []
+    await session.aclose()
+    await other.aclose()

@@ -1,12 +1,24 @@
 -- Append a batch of items to a conversation, creating it when needed: one atomic step.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
--- KEYS: meta, user index, order list, then the conversation's tag sets (tag_sets.lua)
+-- KEYS: meta, user index, order list of the branch written to, branches hash (see
+--       branches.lua), then the order lists of every other branch, then the
+--       conversation's tag sets (tag_sets.lua)
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
 --       the stored ttl), agent name, title, item count, then 5 values per item:
---       role, content, tool_call_id, item json, extra json
-local meta, uidx, order = KEYS[1], KEYS[2], KEYS[3]
+--       role, content, tool_call_id, item json, extra json; then the branch id, the live
+--       branches the keys were built for, and the count and batch offsets of user items.
+-- Returns {tail, count, created}, or {-1, live branches} when the keys were built for
+-- other branches, or {-2} when the branch does not exist; neither writes anything.
+local meta, uidx, order, struct = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl_arg, agent, title, n = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local tag_keys = take_tag_keys(tag_prefix_of(meta, conv_id))
+local others = {unpack(KEYS, 5)}
+local b = 9 + n * 5
+local branch, users = ARGV[b], tonumber(ARGV[b + 2])
+local s = redis.call('HMGET', struct, 'branches', 'n:' .. branch, 'b:' .. branch)
+if (s[1] or '') ~= ARGV[b + 1] then return {-1, s[1] or ''} end
+if branch ~= 'main' and not s[3] then return {-2} end
 
 -- Times are whole microseconds (exact in a Lua number); items of one conversation get
 -- strictly increasing timestamps, so MessageHistory's timestamp sort keeps their order.
@@ -19,7 +31,7 @@ end
 local stamp = seconds(now_us)
 
 -- Refuse before the first write, so a failure can never leave items half-stored.
-for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}}) do
+for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}, {struct, 'hash'}}) do
   local kind = redis.call('TYPE', pair[1]).ok
   if kind ~= 'none' and kind ~= pair[2] then
     return redis.error_reply('WRONGTYPE ' .. pair[1] .. ' holds a ' .. kind .. ', not a ' .. pair[2])
@@ -28,7 +40,7 @@ end
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents', 'tags')
-local tag_sets, refused = declared_tag_sets(4, decode_tags(m[8]), tag_prefix_of(meta, conv_id), m[8])
+local tag_sets, refused = declared_tag_sets(tag_keys, decode_tags(m[8]), tag_prefix_of(meta, conv_id), m[8])
 if refused then return refused end
 local created = not m[1]
 local tail, count, last_us = 0, 0, 0
@@ -48,15 +60,21 @@ local new_from = tail
 
 -- On a cluster slot being migrated, touching a key that has already moved stops the
 -- script: touch now, before the first write, every existing key apply_ttl will touch.
-if ttl_changed or (ttl_ms > 0 and expires_at < now_ms + ttl_ms - math.floor(ttl_ms / 100)) then
+local restamp = ttl_changed or
+  (ttl_ms > 0 and expires_at < now_ms + ttl_ms - math.floor(ttl_ms / 100))
+if restamp then
   for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do redis.call('EXISTS', mprefix .. s) end
 end
+touch_orders(struct, others, mprefix, restamp)
 if ttl_changed and ttl_ms > 0 and redis.call('PEXPIRETIME', uidx) == -1 then
   local meta_prefix = string.sub(meta, 1, #meta - #conv_id)
   for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
     redis.call('EXISTS', meta_prefix .. id)
   end
 end
+
+-- Turns are kept from the first call that needs them on (see branches.lua), then here.
+local turns = tonumber(s[2] or '0')
 
 for i = 0, n - 1 do
   local o = 9 + i * 5
@@ -68,6 +86,7 @@ for i = 0, n - 1 do
                   'role', ARGV[o],
                   'content', ARGV[o + 1], 'timestamp', seconds(ts), 'metadata', ARGV[o + 3],
                   'seq', tail}
+  if branch ~= 'main' then fields[3] = 'branch'; fields[4] = branch end
   if ARGV[o + 2] ~= '' then
     fields[#fields + 1] = 'tool_call_id'
     fields[#fields + 1] = ARGV[o + 2]
@@ -87,7 +106,16 @@ if n > 0 then
     redis.call('RPUSH', order, unpack(seqs, i, math.min(i + 999, #seqs)))
   end
 end
-count = count + n
+if users > 0 and s[2] then
+  local marks = {}
+  for i = 1, users do
+    turns = turns + 1
+    marks[#marks + 1] = 't:' .. branch .. ':' .. turns
+    marks[#marks + 1] = new_from + tonumber(ARGV[b + 2 + i])
+  end
+  redis.call('HSET', struct, 'n:' .. branch, turns, unpack(marks))
+end
+if branch == 'main' then count = count + n end
 redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
            'last_us', last_us, 'ttl_ms', ttl_ms)
 if title ~= '' and not m[6] then redis.call('HSET', meta, 'title', title) end
@@ -104,5 +132,6 @@ local uidx_existed = redis.call('EXISTS', uidx)
 redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed, string.sub(meta, 1, #meta - #conv_id))
+follow_expiry(meta, struct, others, mprefix, restamp)
 follow_tags(tag_sets, conv_id, stamp, meta, ttl_changed, string.sub(meta, 1, #meta - #conv_id))
 return {tail, count, created and 1 or 0}

@@ -1,10 +1,11 @@
 -- Shared by the writing scripts of AgentSession: the per-tag lists of a user's conversations.
 -- A conversation's tags are a JSON array in its metadata hash (field 'tags'); each tag has a
 -- sorted set of the user's conversation ids carrying it, scored like the user's list, at
--- '<prefix>:tag:{<user>}:<tag>' (keys.tag_index_key). The caller declares, after the
--- conversation's own KEYS, the sets of the tags it believes the conversation carries: a
--- script that finds a tag whose set it was not given changes nothing and answers
--- {'tags', <the stored tags>}, and the caller sends it again with those sets.
+-- '<prefix>:tag:{<user>}:<tag>' (keys.tag_index_key). The caller declares, as the last
+-- KEYS, the sets of the tags it believes the conversation carries; take_tag_keys takes
+-- them off, so the script sees only its own keys. A script that finds a tag whose set it
+-- was not given changes nothing and answers {'tags', <the stored tags>}, and the caller
+-- sends it again with those sets.
 -- KEYS: none of its own; its functions touch only tag sets their script declared.
 
 -- '<prefix>:conv:{<user>}:<id>' gives '<prefix>:tag:{<user>}:' (a prefix has no braces).
@@ -20,16 +21,26 @@ local function decode_tags(raw)
   return tags
 end
 
--- The sets of `tags` when every one was declared from KEYS[first] on (and no declared key
--- holds another type); otherwise nil and the reply to give instead, before any write.
-local function declared_tag_sets(first, tags, prefix, raw)
+-- Take the tag sets (the keys under `prefix`) off the end of KEYS.
+local function take_tag_keys(prefix)
+  local keys = {}
+  while #KEYS > 0 and string.sub(KEYS[#KEYS], 1, #prefix) == prefix do
+    table.insert(keys, 1, KEYS[#KEYS])
+    KEYS[#KEYS] = nil
+  end
+  return keys
+end
+
+-- The sets of `tags` when every one was among the `given` keys (and none of those holds
+-- another type); otherwise nil and the reply to give instead, before any write.
+local function declared_tag_sets(given, tags, prefix, raw)
   local declared = {}
-  for i = first, #KEYS do
-    local kind = redis.call('TYPE', KEYS[i]).ok
+  for _, key in ipairs(given) do
+    local kind = redis.call('TYPE', key).ok
     if kind ~= 'none' and kind ~= 'zset' then
-      return nil, redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. kind .. ', not a zset')
+      return nil, redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind .. ', not a zset')
     end
-    declared[KEYS[i]] = true
+    declared[key] = true
   end
   local keys = {}
   for _, tag in ipairs(tags) do

@@ -1,8 +1,8 @@
 -- Set, add or remove the tags of one conversation and keep the per-tag sets in step.
 -- Tagging is not a write to the conversation: its updated_at, order and expiry stay.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
--- KEYS: meta, user index, order list, then the sets of the tags the conversation carries
---       and of the tags given (see tag_sets.lua).
+-- KEYS: meta, user index, then the sets of the tags the conversation carries and of the
+--       tags given (see tag_sets.lua).
 -- ARGV: op ('set', 'add' or 'remove'), conversation id, metadata key prefix, then tags.
 -- Returns the conversation's tags as a JSON array; false when it does not exist.
 local meta, uidx = KEYS[1], KEYS[2]
@@ -13,6 +13,7 @@ end
 local m = redis.call('HMGET', meta, 'user_id', 'tags')
 if not m[1] then return false end
 local prefix = tag_prefix_of(meta, conv_id)
+local given_keys = take_tag_keys(prefix)
 local old = decode_tags(m[2])
 local given = {}
 for i = 4, #ARGV do given[#given + 1] = ARGV[i] end
@@ -34,7 +35,7 @@ local had = {}
 local both = {}
 for _, tag in ipairs(old) do had[tag] = true; both[#both + 1] = tag end
 for _, tag in ipairs(new) do if not had[tag] then both[#both + 1] = tag end end
-local _, refused = declared_tag_sets(4, both, prefix, m[2])
+local _, refused = declared_tag_sets(given_keys, both, prefix, m[2])
 if refused then return refused end
 
 local removed, added = {}, {}
