@@ -12,6 +12,7 @@ from .errors import (
     InvalidIdentifierError,
     InvalidItemError,
     InvalidRedisURLError,
+    InvalidTagError,
     InvalidTTLError,
     JSONSessionNotFoundError,
     RedisAuthenticationError,
@@ -20,6 +21,7 @@ from .errors import (
     RedisOpenAIAgentsError,
     RedisUnavailableError,
     ReplicationTimeoutError,
+    SearchNotEnabledError,
     SessionNotFoundError,
     TransferSourceError,
     TurnNotFoundError,
@@ -28,6 +30,7 @@ from .errors import (
 from .json_session import JSONSession
 from .keys import DEFAULT_PREFIX
 from .message_history import ConversationHistory
+from .search import SearchHit
 from .session_info import SessionInfo
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "InvalidItemError",
     "InvalidRedisURLError",
     "InvalidTTLError",
+    "InvalidTagError",
     "JSONSession",
     "JSONSessionNotFoundError",
     "RedisAuthenticationError",
@@ -54,6 +58,8 @@ __all__ = [
     "RedisOpenAIAgentsError",
     "RedisUnavailableError",
     "ReplicationTimeoutError",
+    "SearchHit",
+    "SearchNotEnabledError",
     "SessionInfo",
     "SessionNotFoundError",
     "TransferSourceError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,7 +37,9 @@ from .keys import (
 )
 from .message_history import MessageHistoryAccess
 from .retry import DEFAULT_RETRY_TIMEOUT
+from .search import ConversationSearch
 from .session_info import SessionInfo, from_epoch
+from .tags import ConversationTags, decode_stored, list_tagged, validate_tags
 from .turns import is_user_message
 from .usage import UsageMixin
 
@@ -49,6 +51,7 @@ _INFO_FIELDS = (
     "title",
     "last_agent",
     "expires_at_ms",
+    "tags",
 )
 _MESSAGE_FIELDS = ("metadata", "role", "content", "tool_call_id", "timestamp", "extra")
 _TITLE_WIDTH = 60
@@ -59,7 +62,14 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, RedisBackedSession):
+class AgentSession(
+    ConversationSearch,
+    ConversationTags,
+    UsageMixin,
+    ConversationCompaction,
+    MessageHistoryAccess,
+    RedisBackedSession,
+):
     """A persistent, multi-user conversation usable as an OpenAI Agents SDK session.
 
     Pass it to `Runner.run(agent, input, session=session)`, or store results by hand with
@@ -327,7 +337,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         try:
             meta = session._keys.meta
             agent = await session._connection.call(
-                lambda client: client.hmget(meta, ["user_id", "last_agent"])
+                lambda client: client.hmget(meta, ["user_id", "last_agent", "tags"])
             )
         except BaseException:
             await session.aclose()
@@ -336,6 +346,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             await session.aclose()
             raise SessionNotFoundError(conversation_id, user_id)
         session._current_agent = None if agent[1] is None else _text(agent[1])
+        session._known_tags = decode_stored(agent[2])
         return session
 
     @classmethod
@@ -383,6 +394,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
+        tags: Iterable[str] | None = None,
     ) -> list[SessionInfo]:
         """One page of the user's conversations, most recently updated first.
 
@@ -397,6 +409,10 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             offset: How many of the most recently updated conversations to skip.
             redis_client: A redis-py client to use instead of a URL, as for the constructor.
             prefix: The key prefix the conversations were created with.
+            tags: Only conversations carrying every one of these tags (see
+                [`set_tags`][redis_openai_agents.AgentSession.set_tags]), in the same
+                order; None or `[]` lists all. One tag costs a page, as without tags;
+                several cost more when few conversations carry them all.
 
         Returns:
             One [`SessionInfo`][redis_openai_agents.SessionInfo] per conversation, the
@@ -404,9 +420,11 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
 
         Raises:
             ValueError: `limit` or `offset` is negative or not an integer.
+            InvalidTagError: A tag is not allowed, or `tags` is a single string.
         """
         page = validate_limit(limit)
         start = validate_limit(offset)
+        wanted = validate_tags(tags) if tags is not None else []
         probe = cls(
             "_", user_id=user_id, redis_url=redis_url, redis_client=redis_client, prefix=prefix
         )
@@ -415,9 +433,20 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
                 return []
             keys = [user_index_key(probe.prefix, probe.user_id)]
             args = [conversation_meta_prefix(probe.prefix, probe.user_id), start, page]
-            rows = await probe._connection.call(
-                lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
-            )
+            if wanted:
+                rows = await list_tagged(
+                    probe._connection,
+                    probe.prefix,
+                    probe.user_id,
+                    wanted,
+                    start or 0,
+                    page,
+                    _INFO_FIELDS,
+                )
+            else:
+                rows = await probe._connection.call(
+                    lambda client: scripts.LIST(client, keys, [*args, *_INFO_FIELDS])
+                )
         finally:
             probe._connection.release()
         return [_session_info(row[0], row[1:]) for row in item_codec.decode(rows)]
@@ -432,6 +461,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         *,
         redis_client: RedisClient | None = None,
         prefix: str = DEFAULT_PREFIX,
+        tags: Iterable[str] | None = None,
     ) -> list[SessionInfo]:
         """Blocking version of [`alist_sessions`][redis_openai_agents.AgentSession.alist_sessions].
 
@@ -440,7 +470,13 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         """
         return cls._sync(
             cls.alist_sessions(
-                user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
+                user_id,
+                redis_url,
+                limit,
+                offset,
+                redis_client=redis_client,
+                prefix=prefix,
+                tags=tags,
             )
         )
 
@@ -459,6 +495,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         wait_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        tags: Iterable[str] | None = None,
     ) -> list[AgentSession]:
         """One page of the user's conversations as sessions, most recently updated first.
 
@@ -475,12 +512,14 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             retry_timeout: Seconds the server may stay unreachable, as for the constructor.
             wait_replicas: Replicas that must acknowledge each write, as for the constructor.
             wait_timeout: Seconds a write waits for them, as for the constructor.
+            tags: Only conversations carrying every one of these tags, as for
+                [`list_sessions`][redis_openai_agents.AgentSession.list_sessions].
 
         Returns:
             Sessions ready to use, without another round trip each.
         """
         infos = await cls.alist_sessions(
-            user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix
+            user_id, redis_url, limit, offset, redis_client=redis_client, prefix=prefix, tags=tags
         )
         return [
             cls(
@@ -513,6 +552,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         wait_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        tags: Iterable[str] | None = None,
     ) -> list[AgentSession]:
         """Blocking version of `alist_conversations`.
 
@@ -532,6 +572,7 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
                 retry_timeout=retry_timeout,
                 wait_replicas=wait_replicas,
                 wait_timeout=wait_timeout,
+                tags=tags,
             )
         )
 
@@ -593,11 +634,11 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         branch = self._branch
 
         async def send() -> Any:
-            keys = [*self._conversation_keys, *self._other_orders(branch)]
+            keys = [*self._conversation_keys, *self._other_orders(branch), *self._tag_keys()]
             args = [self._keys.message_prefix, self.conversation_id, branch, self._live]
             return await self._write(scripts.POP, keys, args)
 
-        raw = await self._with_branches(send)
+        raw = await self._with_tags(lambda: self._with_branches(send))
         return None if raw is None else item_codec.decode(raw)
 
     async def clear_session(self) -> None:
@@ -827,7 +868,11 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
         """
 
         async def send() -> Any:
-            keys = [*self._conversation_keys, *self._other_orders(self._branch)]
+            keys = [
+                *self._conversation_keys,
+                *self._other_orders(self._branch),
+                *self._tag_keys(),
+            ]
             args = [
                 self._keys.message_prefix,
                 self.conversation_id,
@@ -836,9 +881,10 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             ]
             return await self._write(scripts.CLEAR, keys, args)
 
-        await self._with_branches(send)
+        await self._with_tags(lambda: self._with_branches(send))
         self._current_agent = None
         self._branch, self._live = MAIN_BRANCH, ""
+        self._known_tags = ()
 
     def clear(self) -> None:
         """Blocking version of [`aclear`][redis_openai_agents.AgentSession.aclear].
@@ -913,13 +959,15 @@ class AgentSession(UsageMixin, ConversationCompaction, MessageHistoryAccess, Red
             )
         branch = self._branch
         keys = self._conversation_keys
-        reply = await self._with_branches(
-            lambda: connection.write(
-                scripts.APPEND,
-                self._keys.write_records,
-                [*keys, *self._other_orders(branch)],
-                [*args, branch, self._live, len(turn_starts), *turn_starts],
-                data_ttl_ms=self._ttl_ms,
+        reply = await self._with_tags(
+            lambda: self._with_branches(
+                lambda: connection.write(
+                    scripts.APPEND,
+                    self._keys.write_records,
+                    [*keys, *self._other_orders(branch), *self._tag_keys()],
+                    [*args, branch, self._live, len(turn_starts), *turn_starts],
+                    data_ttl_ms=self._ttl_ms,
+                )
             )
         )
         if reply == [-2]:
@@ -1042,7 +1090,7 @@ def _refuses_patterns(exc: ResponseError) -> bool:
 
 def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
     """A listed conversation from its metadata fields (missing ones come back as false)."""
-    user_id, created, updated, count, title, last_agent, expires_ms = values
+    user_id, created, updated, count, title, last_agent, expires_ms, tags = values
     return SessionInfo(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -1052,6 +1100,7 @@ def _session_info(conversation_id: str, values: list[Any]) -> SessionInfo:
         title=title or "",
         last_agent=last_agent or None,
         expires_at=from_epoch(int(expires_ms) / 1000) if expires_ms else None,
+        tags=decode_stored(tags),
     )
 
 

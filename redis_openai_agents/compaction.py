@@ -16,7 +16,7 @@ sessions offer no snapshot and the SDK takes its own, non-atomic path.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from agents.items import TResponseInputItem
@@ -38,7 +38,7 @@ Pruner = Callable[[TResponseInputItem], bool]
 (EncryptedSession: its envelope has expired)."""
 
 READ = LuaScript("compaction_read")
-REPLACE = LuaScript("ttl", "replace_suffix", write_once=True)
+REPLACE = LuaScript("ttl", "tag_sets", "replace_suffix", write_once=True)
 JSON_READ = LuaScript("json_compaction_read")
 JSON_REPLACE = LuaScript("json_stamp", "json_replace_suffix", write_once=True)
 
@@ -98,6 +98,8 @@ class ConversationCompaction:
     _entry_prefix: str
     _connection: RedisConnection
     _ttl_ms: int | None
+    _with_tags: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+    _tag_keys: Callable[[], list[str]]
 
     async def _get_compaction_snapshot(
         self, limit: int, *, prune_prefix: Pruner | None = None
@@ -139,12 +141,14 @@ class ConversationCompaction:
                 ]
             keys = self._keys
             replaced = await shielded(
-                self._connection.write(
-                    REPLACE,
-                    keys.write_records,
-                    [keys.meta, keys.user_index, keys.order, keys.branches],
-                    args,
-                    data_ttl_ms=self._ttl_ms,
+                self._with_tags(
+                    lambda: self._connection.write(
+                        REPLACE,
+                        keys.write_records,
+                        [keys.meta, keys.user_index, keys.order, keys.branches, *self._tag_keys()],
+                        args,
+                        data_ttl_ms=self._ttl_ms,
+                    )
                 )
             )
             return bool(replaced)

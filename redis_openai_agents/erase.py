@@ -39,7 +39,8 @@ class ErasedUser:
     json_sessions: int
     """JSON sessions owned by the user (`JSONSession(..., user_id=...)`) deleted."""
     other_keys: int
-    """Further keys of the user found by the final scan and deleted."""
+    """Further keys of the user found by the final scan and deleted: the user's per-tag
+    lists of conversations, and anything the user's list did not name."""
 
 
 def _glob(text: str) -> str:
@@ -92,7 +93,7 @@ async def aerase_user(
             tag = hash_tag(probe.user_id)
             kinds = tuple(
                 f"{probe.prefix}:{kind}:{tag}:"
-                for kind in ("conv", "order", "msg", "json", "branches", "branch")
+                for kind in ("conv", "order", "msg", "json", "branches", "branch", "tag")
             )
             found = [
                 key

@@ -185,3 +185,28 @@ class BranchDeletionError(BranchError):
 
 class TurnNotFoundError(BranchError, LookupError):
     """No user turn of that number (or matching that text) on the branch."""
+
+
+class InvalidTagError(RedisOpenAIAgentsError, ValueError):
+    """A conversation tag that cannot be stored: not a string, empty, too long, or with
+    control characters or surrounding spaces; nothing was written."""
+
+
+class SearchNotEnabledError(RedisOpenAIAgentsError, LookupError):
+    """Full-text search was asked of a key prefix whose search index does not exist.
+
+    Search is opt-in, so that applications that never search pay nothing on their writes:
+    `AgentSession.enable_search(prefix=...)` creates the index once per prefix, and the
+    server then indexes the messages already stored and every later one.
+    """
+
+    def __init__(self, prefix: str, url: str, reason: str | None = None) -> None:
+        super().__init__(
+            reason
+            or f"Full-text search is not enabled for prefix {prefix!r} on {url}: call "
+            f"AgentSession.enable_search(prefix={prefix!r}) once, then search."
+        )
+        self.prefix = prefix
+        """The key prefix that was searched."""
+        self.url = url
+        """The server's URL, with any password masked."""

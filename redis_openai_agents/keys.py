@@ -137,6 +137,19 @@ def conversation_meta_prefix(prefix: str, user_id: str) -> str:
     return f"{prefix}:conv:{hash_tag(user_id)}:"
 
 
+def tag_index_prefix(prefix: str, user_id: str) -> str:
+    """Keys of a user's per-tag conversation lists start with this (`tag_sets.lua` too)."""
+    return f"{prefix}:tag:{hash_tag(user_id)}:"
+
+
+def tag_index_key(prefix: str, user_id: str, tag: str) -> str:
+    """Sorted set of the user's conversation ids carrying `tag`, scored as the user's list.
+
+    The tag follows the hash tag, so it needs no escaping: braces there do not move it.
+    """
+    return tag_index_prefix(prefix, user_id) + tag
+
+
 def message_index_name(prefix: str) -> str:
     """The RedisVL MessageHistory index name over every conversation under `prefix`."""
     return f"{prefix}:messages"
@@ -145,6 +158,11 @@ def message_index_name(prefix: str) -> str:
 def message_index_prefix(prefix: str) -> str:
     """The key prefix the message index covers (RedisVL adds the `:` separator)."""
     return f"{prefix}:msg"
+
+
+def search_index_name(prefix: str) -> str:
+    """The opt-in full-text index over the same messages as the message index."""
+    return f"{prefix}:search"
 
 
 def json_session_key(prefix: str, session_id: str) -> str:

@@ -29,7 +29,7 @@ from .topology import AsyncClient, is_cluster_url
 if TYPE_CHECKING:
     from .agent_session import AgentSession
 
-DROP = LuaScript("ttl", "drop_item", write_once=True)
+DROP = LuaScript("ttl", "tag_sets", "drop_item", write_once=True)
 
 SyncClient = redis.Redis | RedisCluster
 """What RedisVL's synchronous `MessageHistory` queries through."""
@@ -199,12 +199,14 @@ class ConversationHistory(MessageHistory):  # type: ignore[misc]
         if not isinstance(id, str) or not id.startswith(entry_prefix) or not seq.isdigit():
             raise ValueError(f"{id!r} is not the entry id of an item of this conversation")
         keys = session._keys
-        write = session._connection.write(
-            DROP,
-            keys.write_records,
-            [keys.meta, keys.user_index, keys.order, keys.branches],
-            [keys.message_prefix, session.conversation_id, seq],
-            data_ttl_ms=session._ttl_ms,
+        write = session._with_tags(
+            lambda: session._connection.write(
+                DROP,
+                keys.write_records,
+                [keys.meta, keys.user_index, keys.order, keys.branches, *session._tag_keys()],
+                [keys.message_prefix, session.conversation_id, seq],
+                data_ttl_ms=session._ttl_ms,
+            )
         )
         if session._sync(shielded(write)) == -1:
             raise BranchError(

@@ -75,10 +75,10 @@ def _slot_is_moving(exc: Exception) -> bool:
     return "non local key" in message or message == "TTL exhausted."
 
 
-APPEND = LuaScript("ttl", "branches", "append", write_once=True)
-POP = LuaScript("ttl", "branches", "pop", write_once=True)
+APPEND = LuaScript("ttl", "branches", "tag_sets", "append", write_once=True)
+POP = LuaScript("ttl", "branches", "tag_sets", "pop", write_once=True)
 READ = LuaScript("read")
-CLEAR = LuaScript("ttl", "clear", write_once=True)
+CLEAR = LuaScript("ttl", "tag_sets", "clear", write_once=True)
 BRANCH_CREATE = LuaScript("branches", "branch_create", write_once=True)
 BRANCH_DELETE = LuaScript("branches", "branch_delete", write_once=True)
 BRANCH_TURNS = LuaScript("branches", "branch_turns")
@@ -86,6 +86,8 @@ BRANCH_LIST = LuaScript("branches", "branch_list")
 USAGE_STORE = LuaScript("branches", "usage_store", write_once=True)
 USAGE_READ = LuaScript("branches", "usage_read")
 LIST = LuaScript("list")
+TAGS = LuaScript("ttl", "tag_sets", "tags", write_once=True)
+LIST_TAGGED = LuaScript("list_tagged")
 JSON_WRITE = LuaScript("json_stamp", "json_write", write_once=True)
 JSON_MESSAGE = LuaScript("json_stamp", "json_message", write_once=True)
 ERASE = LuaScript("erase")

@@ -40,6 +40,8 @@ class SessionInfo(BaseModel):
     """
     expires_at: datetime | None = None
     """When the whole conversation expires unless written to again (UTC); None without ttl."""
+    tags: tuple[str, ...] = ()
+    """The conversation's tags (`AgentSession.set_tags`), in the order first given."""
 
     def __str__(self) -> str:
         title = f"'{self.title}'" if self.title else "(no user message yet)"

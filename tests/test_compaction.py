@@ -474,3 +474,28 @@ async def test_a_conversation_with_branches_is_not_compacted(
     assert await other.get_items() == items[:2]
     await other.aclose()
     await store.aclose()
+
+
+async def test_a_tagged_conversation_stays_listed_under_its_tags_after_compaction(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    """The replacement moves the conversation in its tag lists and their expiry as an
+    append does, also when another process tagged it after this object last looked."""
+    store = AgentSession("conv", user_id="alice", prefix=prefix, redis_url=redis_url, ttl=600)
+    items = [user("a"), reply("b"), user("c"), reply("d")]
+    await store.add_items(items)
+    other = AgentSession("conv", user_id="alice", prefix=prefix, redis_url=redis_url, ttl=600)
+    await other.aset_tags(["billing"])
+    snapshot = await store._get_compaction_snapshot(3)
+    before = (await AgentSession.alist_sessions("alice", redis_url, prefix=prefix))[0].updated_at
+    assert await snapshot.replace_suffix(1, [SUMMARY]) is True
+    assert await store.get_items() == [*items[:2], SUMMARY]
+    tagged = await AgentSession.alist_sessions("alice", redis_url, prefix=prefix, tags=["billing"])
+    assert [info.conversation_id for info in tagged] == ["conv"]
+    assert tagged[0].updated_at > before
+    tag_set = f"{prefix}:tag:{{alice}}:billing"
+    meta = f"{prefix}:conv:{{alice}}:conv"
+    assert r.zscore(tag_set, "conv") == r.zscore(f"{prefix}:user:{{alice}}", "conv")
+    assert r.pexpiretime(tag_set) >= r.pexpiretime(meta) > 0
+    await other.aclose()
+    await store.aclose()

@@ -418,9 +418,10 @@ def cleanup_after(url: str) -> Iterator[None]:
             for key in client.scan_iter(pattern, count=1000):
                 if key not in before:
                     client.unlink(key)
-        if "roa:messages" not in indexes_before:
-            with contextlib.suppress(redis.ResponseError):
-                client.execute_command("FT.DROPINDEX", "roa:messages")
+        for index in ("roa:messages", "roa:search"):
+            if index not in indexes_before:
+                with contextlib.suppress(redis.ResponseError):
+                    client.execute_command("FT.DROPINDEX", index)
         with contextlib.suppress(redis.ResponseError):
             client.execute_command("ACL", "DELUSER", "agents-app")
         client.close()

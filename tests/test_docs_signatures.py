@@ -6,7 +6,9 @@ instead of hiding them in `**options`. The sync and async twins have the same si
 every keyword option of the constructor is accepted by the methods that return sessions
 (`create`, `load`, `list_conversations`): a new constructor option fails these tests until
 they pass it on too. `list_sessions` returns `SessionInfo` and takes only where to read
-(`redis_client`, `prefix`). Each option is checked to take effect, against a real Redis.
+(`redis_client`, `prefix`) and which conversations (`tags`); `list_conversations` takes `tags`
+too. Each option is checked to take effect, against a real Redis. `search`,
+`enable_search`, `disable_search` and the tag methods have one signature with their twins.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from agents.memory import SessionSettings
 from redis_openai_agents import AgentSession
 
 TWINS = ("create", "load", "list_sessions", "list_conversations")
-# A listing of SessionInfo only needs to know where to read.
-LISTING_OPTIONS = {"redis_client", "prefix"}
+# A listing of SessionInfo only needs to know where to read, and which conversations.
+LISTING_OPTIONS = {"redis_client", "prefix", "tags"}
+OTHER_TWINS = ("search", "enable_search", "disable_search")
+TAG_TWINS = ("tags", "set_tags", "add_tags", "remove_tags")
 
 
 def keyword_options(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -58,6 +62,8 @@ def test_every_constructor_option_is_accepted(name: str) -> None:
     method = getattr(AgentSession, name)
     params = inspect.signature(method).parameters
     wanted = LISTING_OPTIONS if name == "list_sessions" else constructor_options()
+    if name == "list_conversations":
+        wanted = wanted | {"tags"}
     if name == "create":
         wanted = wanted | {"conversation_id"}
     missing = wanted - set(params)
@@ -67,6 +73,18 @@ def test_every_constructor_option_is_accepted(name: str) -> None:
             assert params[option].default == parameter.default, (
                 f"{name}({option}=...) defaults differently from the constructor"
             )
+
+
+@pytest.mark.parametrize("name", OTHER_TWINS + TAG_TWINS)
+def test_search_and_tag_twins_have_one_signature(name: str) -> None:
+    sync = inspect.signature(getattr(AgentSession, name))
+    asynchronous = inspect.signature(getattr(AgentSession, f"a{name}"))
+    assert list(sync.parameters.values()) == list(asynchronous.parameters.values())
+    assert inspect.iscoroutinefunction(getattr(AgentSession, f"a{name}"))
+    kinds = {p.kind for p in sync.parameters.values()}
+    assert inspect.Parameter.VAR_KEYWORD not in kinds
+    if name in OTHER_TWINS:
+        assert {"redis_client", "prefix"} <= set(sync.parameters)
 
 
 def test_the_options_take_effect(redis_url: str, prefix: str, user_id: str) -> None:
@@ -100,6 +118,14 @@ def test_the_options_take_effect(redis_url: str, prefix: str, user_id: str) -> N
     infos = AgentSession.list_sessions(user_id, redis_client=client, prefix=prefix)
     assert [info.conversation_id for info in infos] == ["named-by-caller"]
     assert AgentSession.list_sessions(user_id, redis_client=client) == []  # default prefix
+    created.set_tags(["t"])
+    tagged = AgentSession.list_sessions(user_id, redis_client=client, prefix=prefix, tags=["t"])
+    assert [info.conversation_id for info in tagged] == ["named-by-caller"]
+    assert AgentSession.list_sessions(user_id, redis_client=client, prefix=prefix, tags=["x"]) == []
+    listed_by_tag = AgentSession.list_conversations(
+        user_id, redis_client=client, prefix=prefix, tags=["x"]
+    )
+    assert listed_by_tag == []
 
     listed = AgentSession.list_conversations(
         user_id, ttl=30, redis_client=client, prefix=prefix, session_settings=settings

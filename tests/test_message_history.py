@@ -257,3 +257,21 @@ async def test_dropping_one_item_of_a_conversation_with_branches_is_refused(
         assert after == before
     assert session.message_count() == 4
     session.close()
+
+
+async def test_drop_keeps_a_tagged_conversation_in_its_tag_list(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    session = AgentSession("c", user_id="alice", redis_url=redis_url, prefix=prefix, ttl=600)
+    session.store_exchange("q1", "a1")
+    AgentSession("c", user_id="alice", redis_url=redis_url, prefix=prefix).set_tags(["vip"])
+    with session.message_history() as history:
+        first = history.get_recent(top_k=10, raw=True)[0]["entry_id"]
+        history.drop(first)
+    assert session.message_count() == 1
+    user_list, tag_set = f"{prefix}:user:{{alice}}", f"{prefix}:tag:{{alice}}:vip"
+    assert r.zscore(tag_set, "c") == r.zscore(user_list, "c")
+    assert r.pexpiretime(tag_set) >= r.pexpiretime(f"{prefix}:conv:{{alice}}:c") > 0
+    listed = AgentSession.list_sessions("alice", redis_url, prefix=prefix, tags=["vip"])
+    assert [(info.conversation_id, info.message_count) for info in listed] == [("c", 1)]
+    session.close()

@@ -1,7 +1,8 @@
 -- Append a batch of items to a conversation, creating it when needed: one atomic step.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: meta, user index, order list of the branch written to, branches hash (see
---       branches.lua), then the order lists of every other branch
+--       branches.lua), then the order lists of every other branch, then the
+--       conversation's tag sets (tag_sets.lua)
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, ttl ms ('' keeps
 --       the stored ttl), agent name, title, item count, then 5 values per item:
 --       role, content, tool_call_id, item json, extra json; then the branch id, the live
@@ -11,6 +12,7 @@
 local meta, uidx, order, struct = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl_arg, agent, title, n = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local tag_keys = take_tag_keys(tag_prefix_of(meta, conv_id))
 local others = {unpack(KEYS, 5)}
 local b = 9 + n * 5
 local branch, users = ARGV[b], tonumber(ARGV[b + 2])
@@ -37,7 +39,9 @@ for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}, {struct,
 end
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
-                     'expires_at_ms', 'title', 'agents')
+                     'expires_at_ms', 'title', 'agents', 'tags')
+local tag_sets, refused = declared_tag_sets(tag_keys, decode_tags(m[8]), tag_prefix_of(meta, conv_id), m[8])
+if refused then return refused end
 local created = not m[1]
 local tail, count, last_us = 0, 0, 0
 if created then
@@ -129,4 +133,5 @@ redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed, string.sub(meta, 1, #meta - #conv_id))
 follow_expiry(meta, struct, others, mprefix, restamp)
+follow_tags(tag_sets, conv_id, stamp, meta, ttl_changed, string.sub(meta, 1, #meta - #conv_id))
 return {tail, count, created and 1 or 0}

@@ -1,18 +1,21 @@
 -- Remove and return the newest item of a conversation's branch.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
 -- KEYS: meta, user index, order list of the branch, branches hash, then the order lists
---       of every other branch.
+--       of every other branch, then the conversation's tag sets (tag_sets.lua).
 -- ARGV: message key prefix, conversation id, branch id, the live branches the keys were
 --       built for.
 -- Returns the item, false when there is none, or {-1, live branches} when the keys were
 -- built for other branches (nothing written).
 local meta, uidx, order, struct = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mprefix, conv_id, branch = ARGV[1], ARGV[2], ARGV[3]
+local tag_keys = take_tag_keys(tag_prefix_of(meta, conv_id))
 local others = {unpack(KEYS, 5)}
 local live = redis.call('HGET', struct, 'branches') or ''
 if live ~= ARGV[4] then return {-1, live} end
-local m = redis.call('HMGET', meta, 'tail', 'count', 'ttl_ms', 'expires_at_ms')
+local m = redis.call('HMGET', meta, 'tail', 'count', 'ttl_ms', 'expires_at_ms', 'tags')
 if not m[1] then return false end
+local tag_sets, refused = declared_tag_sets(tag_keys, decode_tags(m[5]), tag_prefix_of(meta, conv_id), m[5])
+if refused then return refused end
 local count = tonumber(m[2])
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -47,4 +50,5 @@ local tail = tonumber(m[1])
 apply_ttl(meta, uidx, order, mprefix, tail, tail, now_ms, ttl_ms, expires_at, false, 1, '')
 local stamped = tonumber(redis.call('HGET', meta, 'expires_at_ms') or '0')
 follow_expiry(meta, struct, others, mprefix, stamped ~= expires_at)
+follow_tags(tag_sets, conv_id, stamp, meta, false, '')
 return popped

@@ -1,7 +1,8 @@
 -- Replace a conversation's newest items with the SDK's compacted ones, only while they are
 -- exactly the items a snapshot read; optionally drop expired items at its start too.
 -- Runs inside write_once.lua, which first takes its last KEY and last two ARGV off.
--- KEYS: meta, user index, order list, branches hash (turns and branches, see branching.py)
+-- KEYS: meta, user index, order list, branches hash (turns and branches, see branching.py),
+--       then the conversation's tag sets (tag_sets.lua)
 -- ARGV: message key prefix, entry id prefix, user id, conversation id, created_at the
 --       snapshot saw, suffix length, suffix digest, head length to drop, head digest,
 --       item count, then 4 values per item: role, content, tool_call_id, item json.
@@ -12,6 +13,7 @@ local meta, uidx, order, branches = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mprefix, eprefix, user_id, conv_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local generation, k, suffix_digest = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local p, head_digest, n = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+local tag_keys = take_tag_keys(tag_prefix_of(meta, conv_id))
 
 local function digest(seqs)
   local parts = {}
@@ -24,8 +26,12 @@ local function digest(seqs)
 end
 
 if redis.call('EXISTS', branches) == 1 then return 0 end
-local m = redis.call('HMGET', meta, 'created_at', 'tail', 'last_us', 'ttl_ms', 'expires_at_ms')
+local m = redis.call('HMGET', meta, 'created_at', 'tail', 'last_us', 'ttl_ms', 'expires_at_ms',
+                     'tags')
 if not m[1] or m[1] ~= generation or k < 1 then return 0 end
+local tag_sets, refused = declared_tag_sets(tag_keys, decode_tags(m[6]),
+                                            tag_prefix_of(meta, conv_id), m[6])
+if refused then return refused end
 local length = redis.call('LLEN', order)
 if length < k then return 0 end
 local suffix = redis.call('LRANGE', order, -k, -1)
@@ -90,4 +96,5 @@ redis.call('HSET', meta, 'tail', tail, 'count', redis.call('LLEN', order),
 redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms, expires_at, false, 1,
           string.sub(meta, 1, #meta - #conv_id))
+follow_tags(tag_sets, conv_id, stamp, meta, false, '')
 return 1
