@@ -181,9 +181,17 @@ async def _create_sharded(client: aioredis.Redis, prefix: str, name: str) -> boo
         suffix = field.args_suffix
         if "SORTABLE" in suffix and "UNF" not in suffix:
             suffix.insert(suffix.index("SORTABLE") + 1, "UNF")
-    definition = IndexDefinition(prefix=[schema.index.prefix], index_type=IndexType.HASH)  # type: ignore[no-untyped-call]
+    return await create_hash_index(client, name, schema.index.prefix, fields)
+
+
+async def create_hash_index(
+    client: aioredis.Redis, name: str, key_prefix: str, fields: list[Any], **options: Any
+) -> bool:
+    """`FT.CREATE` of an index over hashes, done when it exists already; False where a
+    cluster node answers MOVED (the name's slot is served elsewhere)."""
+    definition = IndexDefinition(prefix=[key_prefix], index_type=IndexType.HASH)  # type: ignore[no-untyped-call]
     try:
-        await client.ft(name).create_index(fields, definition=definition)
+        await client.ft(name).create_index(fields, definition=definition, **options)
     except MovedError:
         return False
     except ResponseError as exc:

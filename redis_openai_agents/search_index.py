@@ -15,11 +15,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.search.field import Field, NumericField, TagField, TextField
-from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.crc import key_slot
 from redis.exceptions import MovedError, ResponseError
 
-from .index import shard_index_name
+from .index import create_hash_index, shard_index_name
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix, search_index_name
 from .topology import AsyncClient, MasterShard, master_shards
 
@@ -81,19 +80,13 @@ async def create_search_index(client: AsyncClient, prefix: str) -> list[bool]:
 
 
 async def _create_on(client: aioredis.Redis, prefix: str, name: str) -> bool:
-    definition = IndexDefinition(  # type: ignore[no-untyped-call]
-        prefix=[f"{message_index_prefix(prefix)}:"], index_type=IndexType.HASH
+    return await create_hash_index(
+        client,
+        name,
+        f"{message_index_prefix(prefix)}:",
+        search_index_fields(),
+        stopwords=sorted(STOP_WORDS),
     )
-    try:
-        await client.ft(name).create_index(
-            search_index_fields(), definition=definition, stopwords=sorted(STOP_WORDS)
-        )
-    except MovedError:
-        return False
-    except ResponseError as exc:
-        if "already exists" not in str(exc).lower():
-            raise
-    return True
 
 
 async def drop_search_index(client: AsyncClient, prefix: str) -> bool:
