@@ -45,18 +45,18 @@ async function launch() {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run',
+      `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${base.hostname}`,
     ],
     viewport: { width: 1280, height: 900 },
   });
-  await context.route('**/*', async (route) => {
-    const url = new URL(route.request().url());
-    if (url.origin === base.origin || url.protocol === 'data:' || url.protocol === 'blob:') {
-      return route.continue();
-    }
+  // Off-site requests are refused by the browser's own resolver (which keeps its HTTP
+  // cache, unlike request interception) and recorded here.
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin === base.origin || !/^https?:$/.test(url.protocol)) return;
     if (!report.externalRequestsBlocked.includes(url.origin + url.pathname)) {
       report.externalRequestsBlocked.push(url.origin + url.pathname);
     }
-    return route.abort('blockedbyclient');
   });
   return { context, profile };
 }
@@ -110,7 +110,7 @@ async function visit(context, url, { dark = false } = {}) {
     if (message.type() !== 'error') return;
     const text = message.text();
     // Requests this check refused to send (GitHub repository stats, ...) log errors too.
-    if (/ERR_BLOCKED_BY_CLIENT|net::ERR_FAILED/.test(text)) return;
+    if (/ERR_BLOCKED_BY_CLIENT|ERR_NAME_NOT_RESOLVED|net::ERR_FAILED/.test(text)) return;
     errors.push(`console error: ${text}`);
   });
   const response = await page.goto(url, { waitUntil: 'load' });
