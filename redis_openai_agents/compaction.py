@@ -38,7 +38,7 @@ Pruner = Callable[[TResponseInputItem], bool]
 (EncryptedSession: its envelope has expired)."""
 
 READ = LuaScript("compaction_read")
-REPLACE = LuaScript("ttl", "tag_sets", "replace_suffix", write_once=True)
+REPLACE = LuaScript("ttl", "tag_sets", "item_hash", "replace_suffix", write_once=True)
 JSON_READ = LuaScript("json_compaction_read")
 JSON_REPLACE = LuaScript("json_stamp", "json_replace_suffix", write_once=True)
 

@@ -75,7 +75,7 @@ def _slot_is_moving(exc: Exception) -> bool:
     return "non local key" in message or message == "TTL exhausted."
 
 
-APPEND = LuaScript("ttl", "branches", "tag_sets", "append", write_once=True)
+APPEND = LuaScript("ttl", "branches", "tag_sets", "item_hash", "append", write_once=True)
 POP = LuaScript("ttl", "branches", "tag_sets", "pop", write_once=True)
 READ = LuaScript("read")
 CLEAR = LuaScript("ttl", "tag_sets", "clear", write_once=True)

@@ -81,20 +81,9 @@ for i = 0, n - 1 do
   local ts = now_us
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
-  -- One HSET per item: every HSET on an indexed hash re-indexes the whole document.
-  local fields = {'entry_id', eprefix .. tail, 'session_tag', conv_id, 'user_tag', user_id,
-                  'role', ARGV[o],
-                  'content', ARGV[o + 1], 'timestamp', seconds(ts), 'metadata', ARGV[o + 3],
-                  'seq', tail}
+  local fields = item_fields(eprefix .. tail, conv_id, user_id, ARGV[o], ARGV[o + 1],
+                             seconds(ts), ARGV[o + 3], tail, ARGV[o + 2], ARGV[o + 4])
   if branch ~= 'main' then fields[3] = 'branch'; fields[4] = branch end
-  if ARGV[o + 2] ~= '' then
-    fields[#fields + 1] = 'tool_call_id'
-    fields[#fields + 1] = ARGV[o + 2]
-  end
-  if ARGV[o + 4] ~= '' then
-    fields[#fields + 1] = 'extra'
-    fields[#fields + 1] = ARGV[o + 4]
-  end
   redis.call('HSET', mprefix .. tail, unpack(fields))
   tail = tail + 1
 end

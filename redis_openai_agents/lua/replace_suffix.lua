@@ -73,14 +73,9 @@ for i = 0, n - 1 do
   local ts = now_us
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
-  local fields = {'entry_id', eprefix .. tail, 'session_tag', conv_id, 'user_tag', user_id,
-                  'role', ARGV[o], 'content', ARGV[o + 1], 'timestamp', seconds(ts),
-                  'metadata', ARGV[o + 3], 'seq', tail}
-  if ARGV[o + 2] ~= '' then
-    fields[#fields + 1] = 'tool_call_id'
-    fields[#fields + 1] = ARGV[o + 2]
-  end
-  redis.call('HSET', mprefix .. tail, unpack(fields))
+  redis.call('HSET', mprefix .. tail, unpack(item_fields(
+    eprefix .. tail, conv_id, user_id, ARGV[o], ARGV[o + 1], seconds(ts), ARGV[o + 3], tail,
+    ARGV[o + 2])))
   tail = tail + 1
 end
 if n > 0 then
