@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 
@@ -107,7 +106,7 @@ async def message_index_name_for(client: AsyncClient, prefix: str, user_id: str)
     serves the user's slot (a conversation never spans masters).
     """
     slot = key_slot(hash_tag(user_id).encode())
-    async with master_shards(client) as shards:
+    async with master_shards(client, refresh=False) as shards:
         for shard in shards:
             if shard.serves(slot):
                 return shard_index_name(prefix, shard)
@@ -218,21 +217,33 @@ async def _drop_replaced(shard: MasterShard, prefix: str) -> None:
 
     That is the cluster-wide `roa:messages` of earlier versions, which returned fields
     only for documents in its own slot, and a name left behind when slots moved and a
-    lower hash tag now lands on this master. A name whose slot this master no longer
-    serves cannot be addressed here and stays until the slot returns.
+    lower hash tag now lands on this master.
     """
-    current = shard_index_name(prefix, shard)
-    base = message_index_name(prefix)
+    await drop_unused_indexes(shard, message_index_name(prefix), shard_index_name(prefix, shard))
+
+
+async def drop_unused_indexes(shard: MasterShard, base: str, keep: str | None) -> bool:
+    """Drop this master's indexes named `base` or `base{n}`, except `keep`; whether any was.
+
+    A name whose slot this master no longer serves cannot be addressed here and stays
+    until the slot returns.
+    """
     try:
         names = await shard.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]
-    except RedisError:
-        return
+    except ResponseError:
+        return False
+    dropped = False
     for raw in names:
         name = raw.decode() if isinstance(raw, bytes) else str(raw)
         ours = name == base or (name.startswith(f"{base}{{") and name.endswith("}"))
-        if ours and name != current and shard.serves(key_slot(name.encode())):
-            with contextlib.suppress(RedisError):
-                await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
+        if not ours or name == keep or not shard.serves(key_slot(name.encode())):
+            continue
+        try:
+            await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
+        except ResponseError:
+            continue
+        dropped = True
+    return dropped
 
 
 def _field(reply: Any, name: str) -> Any:

@@ -15,10 +15,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.search.field import Field, NumericField, TagField, TextField
-from redis.crc import key_slot
 from redis.exceptions import MovedError, ResponseError
 
-from .index import create_hash_index, shard_index_name
+from .index import create_hash_index, drop_unused_indexes, shard_index_name
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix, search_index_name
 from .topology import AsyncClient, MasterShard, master_shards
 
@@ -74,7 +73,7 @@ async def create_search_index(client: AsyncClient, prefix: str) -> list[bool]:
             if shard.slots is not None and not shard.slots:
                 continue
             name = search_index_name_on(prefix, shard)
-            await _drop_names(shard, prefix, keep=name)
+            await drop_unused_indexes(shard, search_index_name(prefix), keep=name)
             found.append(await _create_on(shard.client, prefix, name))
     return found
 
@@ -94,24 +93,7 @@ async def drop_search_index(client: AsyncClient, prefix: str) -> bool:
     dropped = False
     async with master_shards(client) as shards:
         for shard in shards:
-            dropped = await _drop_names(shard, prefix, keep=None) or dropped
-    return dropped
-
-
-async def _drop_names(shard: MasterShard, prefix: str, keep: str | None) -> bool:
-    """Drop this master's search indexes of `prefix` other than `keep`, where it can."""
-    base = search_index_name(prefix)
-    dropped = False
-    for raw in await shard.client.execute_command("FT._LIST"):  # type: ignore[no-untyped-call]
-        name = _text(raw)
-        ours = name == base or (name.startswith(f"{base}{{") and name.endswith("}"))
-        if not ours or name == keep or not shard.serves(key_slot(name.encode())):
-            continue
-        try:
-            await shard.client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
-        except (MovedError, ResponseError):
-            continue
-        dropped = True
+            dropped = await drop_unused_indexes(shard, search_index_name(prefix), None) or dropped
     return dropped
 
 

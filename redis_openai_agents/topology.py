@@ -194,17 +194,23 @@ class MasterShard:
 
 
 @asynccontextmanager
-async def master_shards(client: AsyncClient) -> AsyncIterator[list[MasterShard]]:
-    """Every master, with a plain client to it alone and the slots it serves, read afresh.
+async def master_shards(
+    client: AsyncClient, *, refresh: bool = True
+) -> AsyncIterator[list[MasterShard]]:
+    """Every master, with a plain client to it alone and the slots it serves.
 
-    On a single server that is the caller's own client. A cluster's per-master clients
-    share the caller's connection settings and are closed on exit.
+    `refresh` reads the topology afresh (one `CLUSTER SLOTS`), for what must reach masters
+    added since; without it, the client's own view is used, which redis-py keeps up to
+    date as commands meet MOVED. On a single server the shard is the caller's own client.
+    A cluster's per-master clients share the caller's connection settings and are closed
+    on exit.
     """
     if not isinstance(client, aiocluster.RedisCluster):
         yield [MasterShard(client, None)]
         return
     await client.initialize()
-    await client.nodes_manager.initialize()
+    if refresh:
+        await client.nodes_manager.initialize()
     owned: dict[str, set[int]] = {}
     for slot, nodes in client.nodes_manager.slots_cache.items():
         if nodes:
