@@ -34,6 +34,7 @@ from .errors import (
     ReplicationTimeoutError,
     WriteOutcomeUnknownError,
 )
+from .packing import pack_with_hiredis
 from .retry import DEFAULT_RETRY_TIMEOUT, Unreachable, validate_retry_timeout, with_retries
 from .write_ids import RECORD_TTL_MS, PendingWrites, fingerprint, new_write_id
 
@@ -248,7 +249,7 @@ class RedisConnection:
             else:
                 assert external is not None
                 twin = _async_twin(external)
-            self._twins[loop] = twin
+            self._twins[loop] = pack_with_hiredis(twin)
         return twin
 
     async def aclose(self) -> None:

@@ -21,6 +21,8 @@ import redis.asyncio as aioredis
 import redis.asyncio.cluster as aiocluster
 import redis.cluster as synccluster
 
+from .packing import pack_with_hiredis
+
 T = TypeVar("T")
 
 ClusterClient = synccluster.RedisCluster | aiocluster.RedisCluster
@@ -88,12 +90,16 @@ def connect(url: str, *, health_check_interval: float) -> AsyncClient:
     retries, which follow MOVED and failovers; write ids make their re-sends safe.
     """
     if is_cluster_url(url):
-        return _ReadyCluster.from_url(
-            url,
-            reinitialize_steps=_REINITIALIZE_STEPS,
-            health_check_interval=health_check_interval,
+        return pack_with_hiredis(
+            _ReadyCluster.from_url(
+                url,
+                reinitialize_steps=_REINITIALIZE_STEPS,
+                health_check_interval=health_check_interval,
+            )
         )
-    return aioredis.Redis.from_url(url, retry=None, health_check_interval=health_check_interval)
+    return pack_with_hiredis(
+        aioredis.Redis.from_url(url, retry=None, health_check_interval=health_check_interval)
+    )
 
 
 def is_cluster_client(client: object) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -69,7 +70,23 @@ async def test_a_re_sent_append_is_stored_once(redis_url: str, prefix: str, r: r
     records = session._keys.write_records
     ttls = r.execute_command("HPTTL", records, "FIELDS", 1, "the-write-id")
     assert 0 < ttls[0] <= RECORD_TTL_MS
-    assert 0 < r.pttl(records) <= RECORD_TTL_MS
+    await session.aclose()
+
+
+async def test_write_records_leave_with_their_last_record(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    """A record lasts no longer than the conversation it protects, and the record hash
+    is deleted by Redis with its last record: nothing of an expired user stays."""
+    session = AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix, ttl=0.5)
+    await session.add_items([{"role": "user", "content": "brief"}])
+    records = session._keys.write_records
+    assert r.hlen(records) == 1
+    deadline = time.monotonic() + 5
+    while r.exists(records) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not r.exists(records)
+    assert list(r.scan_iter(f"{prefix}:*{{u}}*")) == []
     await session.aclose()
 
 

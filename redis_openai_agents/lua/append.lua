@@ -30,12 +30,15 @@ local function seconds(us)
 end
 local stamp = seconds(now_us)
 
--- Refuse before the first write, so a failure can never leave items half-stored.
-for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}, {meta, 'hash'}, {struct, 'hash'}}) do
+-- Refuse before the first write, so a failure can never leave items half-stored (the
+-- HMGETs of the metadata and the branches hash refuse other types by themselves).
+local uidx_existed = 0
+for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}}) do
   local kind = redis.call('TYPE', pair[1]).ok
   if kind ~= 'none' and kind ~= pair[2] then
     return redis.error_reply('WRONGTYPE ' .. pair[1] .. ' holds a ' .. kind .. ', not a ' .. pair[2])
   end
+  if pair[1] == uidx and kind ~= 'none' then uidx_existed = 1 end
 end
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
@@ -44,10 +47,7 @@ local tag_sets, refused = declared_tag_sets(tag_keys, decode_tags(m[8]), tag_pre
 if refused then return refused end
 local created = not m[1]
 local tail, count, last_us = 0, 0, 0
-if created then
-  redis.call('HSET', meta, 'user_id', user_id, 'conversation_id', conv_id,
-             'created_at', stamp)
-else
+if not created then
   tail, count = tonumber(m[1]), tonumber(m[2])
   last_us = tonumber(m[3] or '0')
 end
@@ -65,7 +65,7 @@ local restamp = ttl_changed or
 if restamp then
   for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do redis.call('EXISTS', mprefix .. s) end
 end
-touch_orders(struct, others, mprefix, restamp)
+if restamp then touch_orders(struct, others, mprefix, true) end
 if ttl_changed and ttl_ms > 0 and redis.call('PEXPIRETIME', uidx) == -1 then
   local meta_prefix = string.sub(meta, 1, #meta - #conv_id)
   for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
@@ -105,22 +105,33 @@ if users > 0 and s[2] then
   redis.call('HSET', struct, 'n:' .. branch, turns, unpack(marks))
 end
 if branch == 'main' then count = count + n end
-redis.call('HSET', meta, 'tail', tail, 'count', count, 'updated_at', stamp,
-           'last_us', last_us, 'ttl_ms', ttl_ms)
-if title ~= '' and not m[6] then redis.call('HSET', meta, 'title', title) end
+local fields = {'tail', tail, 'count', count, 'updated_at', stamp, 'last_us', last_us,
+                'ttl_ms', ttl_ms}
+local function set(field, value)
+  fields[#fields + 1] = field
+  fields[#fields + 1] = value
+end
+if created then
+  set('user_id', user_id)
+  set('conversation_id', conv_id)
+  set('created_at', stamp)
+end
+if title ~= '' and not m[6] then set('title', title) end
 if agent ~= '' then
   local ok, agents = pcall(cjson.decode, m[7] or '[]')
   if not ok or type(agents) ~= 'table' then agents = {} end
   local known = false
   for _, a in ipairs(agents) do if a == agent then known = true end end
   if not known then table.insert(agents, agent) end
-  redis.call('HSET', meta, 'last_agent', agent, 'agents', cjson.encode(agents))
+  set('last_agent', agent)
+  set('agents', cjson.encode(agents))
 end
+redis.call('HSET', meta, unpack(fields))
 
-local uidx_existed = redis.call('EXISTS', uidx)
 redis.call('ZADD', uidx, stamp, conv_id)
 apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
           expires_at, ttl_changed, uidx_existed, string.sub(meta, 1, #meta - #conv_id))
-follow_expiry(meta, struct, others, mprefix, restamp)
+-- The branches hash and the other branches' lists change expiry only with the metadata.
+if restamp then follow_expiry(meta, struct, others, mprefix, true) end
 follow_tags(tag_sets, conv_id, stamp, meta, ttl_changed, string.sub(meta, 1, #meta - #conv_id))
 return {tail, count, created and 1 or 0}

@@ -24,6 +24,9 @@ end
 -- Every key expires at the same instant, at most ttl after the last write and at least
 -- 99% of ttl after it: all keys are re-stamped only when that window is left, so a write
 -- usually touches only the keys it adds. Items new_from..tail-1 are the ones just written.
+-- Inside the window nothing but the new items and a re-created order list needs a stamp:
+-- the metadata keeps its expiry, and the user's list already outlives it (every script
+-- that shortens the list's life recomputes it over all of its conversations).
 local function apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl_ms,
                          expires_at, ttl_changed, uidx_existed, meta_prefix)
   if ttl_ms <= 0 then
@@ -34,21 +37,23 @@ local function apply_ttl(meta, uidx, order, mprefix, new_from, tail, now_ms, ttl
       redis.call('PERSIST', meta)
       redis.call('PERSIST', order)
       redis.call('HDEL', meta, 'expires_at_ms')
+      redis.call('PERSIST', uidx)
     end
-    redis.call('PERSIST', uidx)
     return
   end
   local target = now_ms + ttl_ms
   local slack = math.floor(ttl_ms / 100)
-  if ttl_changed or expires_at < target - slack then
-    expires_at = target
-    for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
-      redis.call('PEXPIREAT', mprefix .. s, expires_at)
-    end
-    redis.call('HSET', meta, 'expires_at_ms', expires_at)
-  else
+  if not ttl_changed and expires_at >= target - slack then
     for s = new_from, tail - 1 do redis.call('PEXPIREAT', mprefix .. s, expires_at) end
+    redis.call('PEXPIREAT', order, expires_at)
+    if uidx_existed == 0 then redis.call('PEXPIREAT', uidx, expires_at) end
+    return
   end
+  expires_at = target
+  for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do
+    redis.call('PEXPIREAT', mprefix .. s, expires_at)
+  end
+  redis.call('HSET', meta, 'expires_at_ms', expires_at)
   redis.call('PEXPIREAT', meta, expires_at)
   redis.call('PEXPIREAT', order, expires_at)
   local current = redis.call('PEXPIRETIME', uidx)

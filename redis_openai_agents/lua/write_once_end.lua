@@ -1,13 +1,15 @@
--- The end of every write: run it, then record its outcome under its write id. The hash
--- itself expires with its longest-lived record, so it never outlives them.
+-- The end of every write: run it, then record its outcome under its write id. Each record
+-- expires on its own, and Redis deletes the hash with its last record.
 -- KEYS: as for write_once.lua (the write-record hash is WRITES).
 local outcome = write()
 if type(outcome) == 'table' and outcome.err then return outcome end
 if WRITE_ID ~= '' then
-  redis.call('HSET', WRITES, WRITE_ID, cjson.encode({outcome}))
-  redis.call('HPEXPIRE', WRITES, WRITE_TTL, 'FIELDS', 1, WRITE_ID)
-  if redis.call('PTTL', WRITES) < tonumber(WRITE_TTL) then
-    redis.call('PEXPIRE', WRITES, WRITE_TTL)
+  local record = cjson.encode({outcome})
+  if redis.REDIS_VERSION_NUM >= 0x080000 then
+    redis.call('HSETEX', WRITES, 'PX', WRITE_TTL, 'FIELDS', 1, WRITE_ID, record)
+  else
+    redis.call('HSET', WRITES, WRITE_ID, record)
+    redis.call('HPEXPIRE', WRITES, WRITE_TTL, 'FIELDS', 1, WRITE_ID)
   end
 end
 return outcome
