@@ -20,7 +20,6 @@ from redis.exceptions import NoPermissionError, ResponseError
 from . import items as item_codec
 from . import scripts
 from ._base import TTL, RedisBackedSession, validate_limit
-from ._bridge import shielded
 from .compaction import ConversationCompaction
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
@@ -942,15 +941,16 @@ class AgentSession(
                 extra,
             ]
         turn_starts = [i for i, item in enumerate(new_items) if is_user_message(item)]
-        await shielded(self._store(args, turn_starts))
+        await self._store(args, turn_starts)
         if agent:
             self._current_agent = agent
         return len(encoded)
 
     async def _store(self, args: list[Any], turn_starts: list[int]) -> None:
-        """The index check and the append, shielded together from cancellation.
-
-        The append goes to the current branch and records which items start a turn.
+        """The index check, then the append to the current branch, recording which items
+        start a turn. A cancel never leaves the append half-known (see
+        `RedisConnection.write`): it is stored whole, or not at all when the cancel came
+        before it was sent.
         """
         connection = self._connection
         if check_is_due(connection.identity, self.prefix):

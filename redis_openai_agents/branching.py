@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import items as item_codec
 from . import scripts, turns
-from ._bridge import shielded
 from .connection import RedisConnection
 from .errors import (
     BranchDeletionError,
@@ -105,10 +104,8 @@ class BranchingMixin:
         raise RedisCommandError(self._connection.display_url, "the branches kept changing")
 
     async def _write(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
-        return await shielded(
-            self._connection.write(
-                script, self._keys.write_records, keys, args, data_ttl_ms=self._ttl_ms
-            )
+        return await self._connection.write(
+            script, self._keys.write_records, keys, args, data_ttl_ms=self._ttl_ms
         )
 
     async def create_branch_from_turn(

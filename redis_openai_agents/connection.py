@@ -352,6 +352,12 @@ class RedisConnection:
                 self._recover,
                 connecting_fails_at_once=identity not in _reached,
             )
+        except asyncio.CancelledError:
+            if not await self._finish(script, full_keys, full_args):
+                pending.unsettled(
+                    call or fingerprint(script.sha, keys, args), write_id, script.sha, keys
+                )
+            raise
         except Exception as exc:
             error = self._typed_error(exc, capability, writing=True)
             if isinstance(error, (WriteOutcomeUnknownError, ReplicationTimeoutError)):
@@ -365,6 +371,29 @@ class RedisConnection:
             pending.settled(call)
         _reached.add(identity)
         return result
+
+    async def _finish(self, script: LuaScript, keys: list[str], args: list[Any]) -> bool:
+        """Settle a write whose caller was cancelled while it may have been on the wire.
+
+        The write is sent again under its write id until a reply comes, however often the
+        caller is cancelled meanwhile: it is then applied exactly once, whether or not the
+        first attempt reached the server, and the cancel is raised only after that. This
+        costs nothing unless a cancel comes, where running each write as a task of its own
+        would cost two turns of the event loop on every write.
+
+        Returns:
+            Whether the outcome is known (False: the server stayed unreachable).
+        """
+        while True:
+            try:
+                await with_retries(
+                    lambda: self._send(script, keys, args), self.retry_timeout, self._recover
+                )
+            except asyncio.CancelledError:
+                continue
+            except Exception:
+                return False
+            return True
 
     def _send(self, script: LuaScript, keys: list[str], args: list[Any]) -> Awaitable[Any]:
         client = self.client()

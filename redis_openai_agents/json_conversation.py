@@ -13,7 +13,6 @@ from agents.items import TResponseInputItem
 
 from . import items as item_codec
 from . import scripts
-from ._bridge import shielded
 from .connection import RedisConnection
 from .keys import owned_json_prefix, validate_id
 
@@ -37,15 +36,13 @@ class JSONConversation:
     async def _message_write(self, op: str, *operands: Any) -> None:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
         session_id: str = getattr(self, "session_id", "")
-        agent = await shielded(
-            self._connection.write(
-                scripts.JSON_MESSAGE,
-                self._write_records,
-                [self.key],
-                [op, ttl, self.user_id or "", session_id, *operands],
-                "JSON data type (RedisJSON module, JSON.* commands)",
-                data_ttl_ms=self._ttl_ms,
-            )
+        agent = await self._connection.write(
+            scripts.JSON_MESSAGE,
+            self._write_records,
+            [self.key],
+            [op, ttl, self.user_id or "", session_id, *operands],
+            "JSON data type (RedisJSON module, JSON.* commands)",
+            data_ttl_ms=self._ttl_ms,
         )
         self._current_agent = None if agent is None else _text(agent)
 

@@ -265,15 +265,13 @@ class JSONSession(JSONConversation, DocumentCompaction, RedisBackedSession):
 
     async def _write(self, op: str, *operands: Any) -> Any:
         ttl = "" if self._ttl_ms is None else self._ttl_ms
-        return await shielded(
-            self._connection.write(
-                scripts.JSON_WRITE,
-                self._write_records,
-                [self.key],
-                [op, ttl, *operands],
-                _JSON_CAPABILITY,
-                data_ttl_ms=self._ttl_ms,
-            )
+        return await self._connection.write(
+            scripts.JSON_WRITE,
+            self._write_records,
+            [self.key],
+            [op, ttl, *operands],
+            _JSON_CAPABILITY,
+            data_ttl_ms=self._ttl_ms,
         )
 
     async def _get(self, path: str) -> list[Any]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import items as item_codec
 from . import scripts
-from ._bridge import run_sync, shielded
+from ._bridge import run_sync
 from .errors import InvalidTagError, RedisCommandError, SessionNotFoundError
 from .keys import conversation_meta_prefix, tag_index_key
 
@@ -114,14 +114,12 @@ class ConversationTags:
         args = [op, self.conversation_id, conversation_meta_prefix(self.prefix, self.user_id)]
         for _ in range(_RESENDS):
             keys = [self._keys.meta, self._keys.user_index, *self._tag_keys(tags)]
-            result = await shielded(
-                self._connection.write(
-                    scripts.TAGS,
-                    self._keys.write_records,
-                    keys,
-                    [*args, *tags],
-                    data_ttl_ms=self._ttl_ms,
-                )
+            result = await self._connection.write(
+                scripts.TAGS,
+                self._keys.write_records,
+                keys,
+                [*args, *tags],
+                data_ttl_ms=self._ttl_ms,
             )
             if result is None:
                 raise SessionNotFoundError(self.conversation_id, self.user_id)

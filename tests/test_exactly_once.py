@@ -256,9 +256,10 @@ async def test_the_index_covers_only_keys_under_its_separator(
     await session.aclose()
 
 
-async def test_cancelled_during_the_index_check_still_all_or_nothing(
+async def test_cancelled_during_the_index_check_stores_nothing(
     redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A cancel that comes before the append is sent stops it: nothing is stored."""
     index_module.forget_message_indexes()
     entered = asyncio.Event()
     original = index_module.ensure_message_index
@@ -276,7 +277,39 @@ async def test_cancelled_during_the_index_check_still_all_or_nothing(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert await session.get_items() == []
+    await session.add_items(batch)
     assert await session.get_items() == batch
+    await session.aclose()
+
+
+@pytest.mark.parametrize("kind", ["agent", "json"])
+async def test_a_write_cancelled_on_the_wire_is_stored_once_before_the_cancel_is_raised(
+    redis_url: str, prefix: str, r: redis.Redis, kind: str
+) -> None:
+    """The server holds the append (CLIENT PAUSE WRITE) while its caller is cancelled,
+    twice: the cancel waits for the write's outcome, which is one stored batch."""
+    session: AgentSession | JSONSession = (
+        AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix)
+        if kind == "agent"
+        else JSONSession("c", redis_url, prefix=prefix)
+    )
+    await session.add_items([{"role": "user", "content": "before"}])
+    batch = [{"role": "assistant", "content": str(i)} for i in range(3)]
+    r.execute_command("CLIENT", "PAUSE", 400, "WRITE")
+    started = time.monotonic()
+    task = asyncio.ensure_future(session.add_items(batch))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started >= 0.35
+    items = await session.get_items()
+    assert items == [{"role": "user", "content": "before"}, *batch]
+    await session.add_items([{"role": "user", "content": "after"}])
+    assert (await session.get_items(limit=1)) == [{"role": "user", "content": "after"}]
     await session.aclose()
 
 
