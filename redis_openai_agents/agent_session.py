@@ -931,12 +931,14 @@ class AgentSession(
             ),
             len(encoded),
         ]
+        text_view = item_codec.text_view
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
-            view = item_codec.text_view(item)
+            role, content, tool_call_id = text_view(item)
+            # `storable_bytes`, inline: this loop runs for every item stored.
             args += [
-                view.role,
-                item_codec.storable_bytes(view.content),
-                item_codec.storable_bytes(view.tool_call_id),
+                role,
+                content.encode("utf-8", "replace"),
+                tool_call_id.encode("utf-8", "replace"),
                 raw,
                 extra,
             ]

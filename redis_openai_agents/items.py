@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from pydantic import BaseModel
@@ -259,9 +258,11 @@ def canonical(item: Any) -> str:
     return json.dumps(item, sort_keys=True, default=_json_default, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
-class TextView:
-    """What MessageHistory's `role`, `content` and `tool_call_id` fields hold for an item."""
+class TextView(NamedTuple):
+    """What MessageHistory's `role`, `content` and `tool_call_id` fields hold for an item.
+
+    A named tuple: one is built for every item stored, and a tuple is built in C.
+    """
 
     role: str
     content: str
