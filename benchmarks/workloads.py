@@ -300,7 +300,7 @@ class Bench:
                 "`timestamp`, `tool_call_id`)",
                 ("metadata", "content", *bk.HISTORY_FIELDS),
             ),
-            ("+ this library's `user_tag` and `seq` (all fields as stored)", None),
+            ("+ this library's `user_tag` (all fields as stored)", None),
         ]
         parts = [
             MemoryPart(label, self.admin.rebuilt_bytes(sample, fields) / len(sample))

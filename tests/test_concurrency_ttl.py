@@ -81,8 +81,8 @@ def assert_sequence_and_clock_order(
     """Redis holds the items under strictly increasing seq and timestamp, in read order."""
     keys = message_keys(r, prefix, user_id, conversation_id)
     assert len(keys) == len(items)
-    rows = [r.hmget(k, "seq", "timestamp", "content") for k in keys]
-    seqs = [int(seq) for seq, _, _ in rows]
+    rows = [r.hmget(k, "entry_id", "timestamp", "content") for k in keys]
+    seqs = [int(entry_id.rsplit(":", 1)[1]) for entry_id, _, _ in rows]
     stamps = [float(ts) for _, ts, _ in rows]
     assert seqs == sorted(set(seqs))
     if check_clock:

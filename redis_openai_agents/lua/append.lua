@@ -82,7 +82,7 @@ for i = 0, n - 1 do
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
   local fields = item_fields(eprefix .. tail, conv_id, user_id, ARGV[o], ARGV[o + 1],
-                             seconds(ts), ARGV[o + 3], tail, ARGV[o + 2], ARGV[o + 4])
+                             seconds(ts), ARGV[o + 3], ARGV[o + 2], ARGV[o + 4])
   if branch ~= 'main' then fields[3] = 'branch'; fields[4] = branch end
   redis.call('HSET', mprefix .. tail, unpack(fields))
   tail = tail + 1

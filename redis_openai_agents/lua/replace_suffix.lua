@@ -74,7 +74,7 @@ for i = 0, n - 1 do
   if ts <= last_us then ts = last_us + 1 end
   last_us = ts
   redis.call('HSET', mprefix .. tail, unpack(item_fields(
-    eprefix .. tail, conv_id, user_id, ARGV[o], ARGV[o + 1], seconds(ts), ARGV[o + 3], tail,
+    eprefix .. tail, conv_id, user_id, ARGV[o], ARGV[o + 1], seconds(ts), ARGV[o + 3],
     ARGV[o + 2])))
   tail = tail + 1
 end
