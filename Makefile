@@ -40,13 +40,20 @@ DOCS_ENV := NO_MKDOCS_2_WARNING=1
 TOOLING_TESTS := tests/test_docs.py tests/test_docs_browser.py tests/test_embedded.py \
   tests/test_workflows.py tests/test_site.py tests/cluster tests/test_faults.py \
   tests/test_guide_seeded.py
+# The tests of the documentation site (strict build, samples, sitemap, browser check; one
+# build serves them all), and the guide's notebooks run twice on a Redis holding data.
+# `make test APART=1` leaves out lint and these, which `make lint`, `make test-docs` and
+# `make test-seeded` run beside it: .ci/run runs them side by side to use both cores.
+DOCS_TESTS := tests/test_docs.py tests/test_site.py tests/test_docs_browser.py
+SEEDED_TESTS := tests/test_guide_seeded.py
+APART ?=
 NBVAL_ARGS := $(if $(NOTEBOOKS),notebooks --nbval --nbval-current-env --nbval-cell-timeout=120 $(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)))
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv install system-deps test test-lib lint format guide notebooks lab docs docs-serve bench peer-tests soak redis clean distclean
+.PHONY: help venv install system-deps browser-deps test test-lib test-docs test-seeded lint format guide notebooks lab docs docs-serve bench peer-tests soak redis clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -90,8 +97,18 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json |
 	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
 	@touch $@
 
-test: system-deps lint $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
-	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest tests $(NBVAL_ARGS) $(PYTEST_ARGS)
+browser-deps: $(BROWSER_DEPS) ## Install playwright-core for the browser check (npm ci in scripts/browser)
+
+test: system-deps $(if $(filter 1,$(APART)),$(STAMP),lint) $(BROWSER_DEPS) ## Lint, then tests/, the notebooks (nbval), the docs build and browser check
+	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest tests \
+	  $(if $(filter 1,$(APART)),$(addprefix --ignore=,$(DOCS_TESTS) $(SEEDED_TESTS))) \
+	  $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+test-docs: system-deps $(STAMP) $(BROWSER_DEPS) ## The docs tests only: strict build, samples, sitemap, browser check
+	OPENAI_API_KEY= $(DOCS_ENV) $(RUN) $(PYTHON) -m pytest $(DOCS_TESTS) $(PYTEST_ARGS)
+
+test-seeded: $(STAMP) ## The guide's notebooks, twice, on a Redis already holding data under the guide's ids
+	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest $(SEEDED_TESTS) $(PYTEST_ARGS)
 
 test-lib: $(STAMP) ## The library's tests and the notebooks only, e.g. `make test-lib SERVER=stack`
 	OPENAI_API_KEY= $(RUN) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(TOOLING_TESTS)) \

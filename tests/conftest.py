@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from docs_site import BuiltSite, SiteBuildError, build_site
 
 from redis_openai_agents.offline import restore_default_model, use_offline_model
 
@@ -76,3 +77,12 @@ def offline_model() -> Iterator[None]:
     use_offline_model()
     yield
     restore_default_model()
+
+
+@pytest.fixture(scope="session")
+def built_docs(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The documentation site, built strictly once for every test that reads it."""
+    try:
+        return build_site(tmp_path_factory.mktemp("site"))
+    except SiteBuildError as exc:
+        pytest.fail(str(exc))

@@ -41,6 +41,11 @@ def aof_args(workdir: Path) -> list[str]:
 
 
 DEBUG_ARGS = ["--enable-debug-command", "yes"]
+# A master sends its data to a new replica at once, rather than after the default 5 s of
+# waiting for more replicas to sync together (diskless full sync).
+QUICK_SYNC_ARGS = ["--repl-diskless-sync-delay", "0"]
+# Milliseconds, as `SENTINEL DEBUG` takes them (the defaults are 10000 and 2000).
+SENTINEL_PERIODS = ["INFO-PERIOD", "200", "PUBLISH-PERIOD", "200"]
 
 
 @contextlib.contextmanager
@@ -261,7 +266,10 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def sentinel_setup() -> Iterator[SentinelSetup]:
     """One master, one replica and one sentinel watching them, all on loopback."""
-    with server() as master, server("--replicaof", "127.0.0.1", str(master.port)) as replica:
+    with (
+        server(*QUICK_SYNC_ARGS) as master,
+        server(*QUICK_SYNC_ARGS, "--replicaof", "127.0.0.1", str(master.port)) as replica,
+    ):
         exe, env = _binary_and_env(master)
         workdir = Path(tempfile.mkdtemp(prefix="roa-sentinel-"))
         port = _free_port()
@@ -283,11 +291,34 @@ def sentinel_setup() -> Iterator[SentinelSetup]:
         )
         setup = SentinelSetup(master, replica, port, process, service)
         try:
+            _quicken(setup)
             _wait_for_replica(setup)
             yield setup
         finally:
             process.terminate()
             process.wait(10)
+
+
+def _quicken(setup: SentinelSetup, timeout: float = 30.0) -> None:
+    """The sentinel's clock in tenths of a second instead of seconds (`SENTINEL DEBUG`).
+
+    It reads its servers' INFO every 0.2 s instead of every 10 s, so it learns of the replica
+    and of a promotion at once; and it tells a server that still claims to be master after
+    a failover to replicate the new one 0.8 s after noticing, instead of 8 s (four periods
+    of its hello messages). What it does is the same, only sooner.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with setup.client() as sentinel:
+                sentinel.execute_command("SENTINEL", "DEBUG", *SENTINEL_PERIODS)
+            return
+        except redis.ConnectionError:
+            if setup.process.poll() is not None:
+                raise RuntimeError("the sentinel exited at startup") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError("the sentinel never came up") from None
+            time.sleep(0.05)
 
 
 def _wait_for_replica(setup: SentinelSetup, timeout: float = 30.0) -> None:

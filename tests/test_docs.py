@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+from docs_site import BuiltSite
 
 import redis_openai_agents
 
@@ -48,7 +49,6 @@ PAGES = sorted(
     for p in DOCS.rglob("*.md")
     if not any(part.startswith("_") or part == "notebooks" for part in p.relative_to(DOCS).parts)
 )
-DOCS_ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
 SAMPLE_TIMEOUT = 300
 
 
@@ -57,25 +57,10 @@ def _site_path(site: Path, url: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("mkdocs") is None:
-        pytest.fail(
-            "mkdocs is not installed: install the docs toolchain "
-            "(pip install -r requirements-docs.txt, or pip install --group docs)"
-        )
-    out = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env={**os.environ, **DOCS_ENV},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{log[-6000:]}"
+def site(built_docs: BuiltSite) -> Path:
+    log = built_docs.log
     assert "WARNING" not in log, f"mkdocs build printed warnings:\n{log[-6000:]}"
-    return out
+    return built_docs.path
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ scripts/browser`. Missing any of them fails the test; it is skipped only when
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -47,6 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docs_site import BuiltSite
 
 import redis_openai_agents
 
@@ -98,27 +98,14 @@ def _node() -> str:
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_site(request: pytest.FixtureRequest) -> Path:
     given = os.environ.get("DOCS_SITE_DIR")
     if given:
         site = Path(given).resolve()
         assert (site / "index.html").is_file(), f"DOCS_SITE_DIR={given} holds no built site"
         return site
-    if importlib.util.find_spec("mkdocs") is None:
-        pytest.fail("mkdocs is not installed: pip install -r requirements-docs.txt")
-    site = tmp_path_factory.mktemp("browser-site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, (
-        f"mkdocs build --strict failed:\n{(proc.stdout + proc.stderr)[-6000:]}"
-    )
-    return site
+    built: BuiltSite = request.getfixturevalue("built_docs")
+    return built.path
 
 
 def _free_port() -> int:

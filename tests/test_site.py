@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from docs_site import BuiltSite
 
 REPO = Path(__file__).resolve().parents[1]
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -37,20 +36,12 @@ def _pages_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site(request: pytest.FixtureRequest) -> Path:
     given = os.environ.get("DOCS_SITE_DIR")
     if given:
         return Path(given)
-    out = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=REPO,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return out
+    built: BuiltSite = request.getfixturevalue("built_docs")
+    return built.path
 
 
 def test_site_url_is_the_github_pages_of_the_repository() -> None:

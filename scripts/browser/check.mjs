@@ -61,31 +61,19 @@ async function launch() {
   return { context, profile };
 }
 
-// Every page of the site: a crawl of the internal links, starting at the home page.
+// The pages of the site a link leads to from `hrefs`: same origin, under the base path,
+// a page (not a file), without query or fragment.
 // (mkdocs writes sitemap.xml entries only when site_url is set.)
-async function sitePages(context) {
-  const seen = new Set([base.href]);
-  const queue = [base.href];
-  while (queue.length) {
-    const url = queue.shift();
-    const page = await context.newPage();
-    const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
-    if (response && response.status() === 200) {
-      const hrefs = await page.$$eval('a[href]', (as) => as.map((a) => a.href));
-      for (const href of hrefs) {
-        const target = new URL(href);
-        target.hash = '';
-        target.search = '';
-        const isPage = target.pathname.endsWith('/') || target.pathname.endsWith('.html');
-        if (target.origin === base.origin && target.pathname.startsWith(base.pathname) && isPage && !seen.has(target.href)) {
-          seen.add(target.href);
-          queue.push(target.href);
-        }
-      }
-    }
-    await page.close();
+function sitePagesIn(hrefs) {
+  const found = [];
+  for (const href of hrefs) {
+    const target = new URL(href);
+    target.hash = '';
+    target.search = '';
+    const isPage = target.pathname.endsWith('/') || target.pathname.endsWith('.html');
+    if (target.origin === base.origin && target.pathname.startsWith(base.pathname) && isPage) found.push(target.href);
   }
-  return [...seen];
+  return found;
 }
 
 const pageErrors = new Map();
@@ -113,10 +101,19 @@ async function visit(context, url, { dark = false } = {}) {
     if (/ERR_BLOCKED_BY_CLIENT|ERR_NAME_NOT_RESOLVED|net::ERR_FAILED/.test(text)) return;
     errors.push(`console error: ${text}`);
   });
-  const response = await page.goto(url, { waitUntil: 'load' });
-  if (!response || response.status() !== 200) fail(`${url}: HTTP ${response ? response.status() : 'no response'}`);
+  const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+  const ok = Boolean(response) && response.status() === 200;
+  // Links and ids as the parsed document has them, as the crawl and idsOf() read them.
+  const hrefs = ok ? await page.$$eval('a[href]', (as) => as.map((a) => a.href)) : [];
+  const key = url.split('#')[0];
+  if (ok && !idCache.has(key)) {
+    idCache.set(key, new Set(await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id))));
+  }
+  await page.waitForLoadState('load');
+  if (!ok) fail(`${url}: HTTP ${response ? response.status() : 'no response'}`);
   await page.waitForTimeout(150);
   pageErrors.set(url, errors);
+  page.hrefs = hrefs;
   return page;
 }
 
@@ -154,11 +151,19 @@ async function checkLinks(context, page, url) {
     }
     const hash = decodeURIComponent(target.hash.slice(1));
     if (hash && link.tag === 'a' && /\/$|\.html$/.test(target.pathname)) {
-      const ids = await idsOf(context, target.href);
-      if (!ids.has(hash)) fail(`${url}: link "${link.text}" -> ${link.href}: no element with id "${hash}"`);
+      anchors.push({ url, link, target: target.href, hash });
     }
   }
   return checked;
+}
+
+// Links to an element of a page: that page's ids (read on its visit, or by idsOf()) have it.
+const anchors = [];
+async function checkAnchors(context) {
+  for (const { url, link, target, hash } of anchors) {
+    const ids = await idsOf(context, target);
+    if (!ids.has(hash)) fail(`${url}: link "${link.text}" -> ${link.href}: no element with id "${hash}"`);
+  }
 }
 
 async function shot(page, name, options = {}) {
@@ -261,14 +266,22 @@ async function main() {
   }
   const { context, profile } = browser;
   try {
-    const pages = await sitePages(context);
-    report.pageCount = pages.length;
     let codeBlocksChecked = 0;
 
-    // Every page: loads, no JavaScript errors, no broken internal link, anchor or image,
+    // Every page reachable from the home page (a crawl of the internal links, each page
+    // loaded once): loads, no JavaScript errors, no broken internal link, anchor or image,
     // no empty or dangling table-of-contents entry, no doubled copy buttons.
-    for (const url of pages) {
+    const pages = [base.href];
+    const seen = new Set(pages);
+    for (let i = 0; i < pages.length; i++) {
+      const url = pages[i];
       const page = await visit(context, url);
+      for (const found of sitePagesIn(page.hrefs)) {
+        if (!seen.has(found)) {
+          seen.add(found);
+          pages.push(found);
+        }
+      }
       const title = await page.title();
       const linksChecked = await checkLinks(context, page, url);
       const toc = await tocProblems(page);
@@ -288,7 +301,9 @@ async function main() {
       report.pages[url] = { title, linksChecked };
       await page.close();
     }
+    report.pageCount = pages.length;
     report.codeBlocksChecked = codeBlocksChecked;
+    await checkAnchors(context);
 
     // Home page.
     {
@@ -332,17 +347,19 @@ async function main() {
       const url = new URL(path, base).href;
       for (const dark of [false, true]) {
         const page = await visit(context, url, { dark });
-        const cells = await page.locator('.jupyter-wrapper .jp-CodeCell').count();
-        const outputs = page.locator('.jupyter-wrapper .jp-OutputArea-output');
-        const outputCount = await outputs.count();
-        let visibleText = 0;
-        for (let i = 0; i < outputCount; i++) {
-          const output = outputs.nth(i);
-          if ((await output.isVisible()) && (await output.innerText()).trim()) visibleText++;
-        }
-        const download = await page.locator('a.md-content__button[download][href$=".ipynb"]').count();
-        const badges = await page.locator('.jupyter-wrapper .celltoolbar:visible, .jupyter-wrapper .cell-tag:visible').count();
         if (!dark) {
+          const cells = await page.locator('.jupyter-wrapper .jp-CodeCell').count();
+          // Shown with text: what Playwright's isVisible() means (a box, not visibility:
+          // hidden) and a non-blank innerText, measured in one evaluation.
+          const { outputCount, visibleText } = await page.$$eval('.jupyter-wrapper .jp-OutputArea-output', (outputs) => ({
+            outputCount: outputs.length,
+            visibleText: outputs.filter((e) => {
+              const r = e.getBoundingClientRect();
+              return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden' && e.innerText.trim() !== '';
+            }).length,
+          }));
+          const download = await page.locator('a.md-content__button[download][href$=".ipynb"]').count();
+          const badges = await page.locator('.jupyter-wrapper .celltoolbar:visible, .jupyter-wrapper .cell-tag:visible').count();
           report.notebooks[path] = { title: await page.title(), cells, outputs: outputCount, visibleOutputs: visibleText, download };
           if (cells === 0) fail(`${path}: no code cells rendered`);
           if (visibleText === 0) fail(`${path}: no visible cell output`);
