@@ -208,13 +208,15 @@ async def test_a_reply_that_never_came_is_resolved_by_repeating_the_call() -> No
         url = f"{started.url}?socket_timeout=0.3"
         session = AgentSession("c", user_id="u", redis_url=url, retry_timeout=0.5)
         await session.add_items(batch(0, 0))
-        sleeper = asyncio.ensure_future(
-            asyncio.to_thread(admin.execute_command, "DEBUG", "SLEEP", "1.5")
-        )
+        # Sent on a socket already open, so the server is asleep before the append is sent.
+        freezer = socket.create_connection(("127.0.0.1", started.port))
+        freezer.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n1.5\r\n")
+        sleeper = asyncio.ensure_future(asyncio.to_thread(freezer.recv, 64))
         await asyncio.sleep(0.05)
         with pytest.raises(WriteOutcomeUnknownError):
             await session.add_items(batch(0, 1))
-        await sleeper
+        assert await sleeper == b"+OK\r\n"
+        freezer.close()
         # Applied once by the server after its sleep; the repeat is recognised.
         await session.add_items(batch(0, 1))
         assert [i["content"] for i in await session.get_items()] == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -232,7 +233,13 @@ async def test_the_client_is_the_sessions_own_or_one_for_its_url(
     named = [c for c in r.client_list() if c.get("name") == name]
     assert len(named) == 2  # the session's own pool, and the history's client
     history.close()
-    named = [c for c in r.client_list() if c.get("name") == name]
+    # The server forgets a closed connection when it reads the close: wait for that.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        named = [c for c in r.client_list() if c.get("name") == name]
+        if len(named) == 1:
+            break
+        time.sleep(0.02)
     assert len(named) == 1
     await by_url.aclose()
     assert json.loads(sync_client.hget(session._keys.message(0), "metadata")) == user("hi")
