@@ -934,11 +934,10 @@ class AgentSession(
         text_view = item_codec.text_view
         for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
             role, content, tool_call_id = text_view(item)
-            # `storable_bytes`, inline: this loop runs for every item stored.
             args += [
                 role,
-                content.encode("utf-8", "replace"),
-                tool_call_id.encode("utf-8", "replace"),
+                item_codec.storable_bytes(content),
+                item_codec.storable_bytes(tool_call_id),
                 raw,
                 extra,
             ]

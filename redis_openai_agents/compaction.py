@@ -23,7 +23,6 @@ from agents.items import TResponseInputItem
 
 from . import _exact_json as exact
 from . import items as item_codec
-from ._bridge import shielded
 from .connection import RedisConnection
 from .keys import ConversationKeys
 from .scripts import LuaScript
@@ -140,15 +139,13 @@ class ConversationCompaction:
                     raw,
                 ]
             keys = self._keys
-            replaced = await shielded(
-                self._with_tags(
-                    lambda: self._connection.write(
-                        REPLACE,
-                        keys.write_records,
-                        [keys.meta, keys.user_index, keys.order, keys.branches, *self._tag_keys()],
-                        args,
-                        data_ttl_ms=self._ttl_ms,
-                    )
+            replaced = await self._with_tags(
+                lambda: self._connection.write(
+                    REPLACE,
+                    keys.write_records,
+                    [keys.meta, keys.user_index, keys.order, keys.branches, *self._tag_keys()],
+                    args,
+                    data_ttl_ms=self._ttl_ms,
                 )
             )
             return bool(replaced)
@@ -215,15 +212,13 @@ class DocumentCompaction:
                 head = await self._expired_head(generation, len(expected), prune_prefix)
             ttl = "" if self._ttl_ms is None else self._ttl_ms
             args = [ttl, generation, len(expected), digest(expected), *head, *encoded]
-            replaced = await shielded(
-                self._connection.write(
-                    JSON_REPLACE,
-                    self._write_records,
-                    [self.key],
-                    args,
-                    _JSON_CAPABILITY,
-                    data_ttl_ms=self._ttl_ms,
-                )
+            replaced = await self._connection.write(
+                JSON_REPLACE,
+                self._write_records,
+                [self.key],
+                args,
+                _JSON_CAPABILITY,
+                data_ttl_ms=self._ttl_ms,
             )
             return bool(replaced)
 

@@ -19,7 +19,6 @@ from redis.cluster import RedisCluster
 from redisvl.extensions.message_history import MessageHistory
 from redisvl.query.filter import Tag
 
-from ._bridge import shielded
 from .errors import BranchError, InvalidItemError
 from .index import ensure_message_index, message_index_name_for
 from .keys import hash_tag, message_index_name, message_index_prefix
@@ -208,7 +207,7 @@ class ConversationHistory(MessageHistory):  # type: ignore[misc]
                 data_ttl_ms=session._ttl_ms,
             )
         )
-        if session._sync(shielded(write)) == -1:
+        if session._sync(write) == -1:
             raise BranchError(
                 f"conversation {session.conversation_id!r} keeps turns or branches, which may "
                 "share this item; remove the newest item with drop() or pop_item()"

@@ -89,17 +89,18 @@ def connect(url: str, *, health_check_interval: float) -> AsyncClient:
     job, and redis-py's own would re-send on top of them. A cluster client keeps its
     retries, which follow MOVED and failovers; write ids make their re-sends safe.
     """
+    client: AsyncClient
     if is_cluster_url(url):
-        return pack_with_hiredis(
-            _ReadyCluster.from_url(
-                url,
-                reinitialize_steps=_REINITIALIZE_STEPS,
-                health_check_interval=health_check_interval,
-            )
+        client = _ReadyCluster.from_url(
+            url,
+            reinitialize_steps=_REINITIALIZE_STEPS,
+            health_check_interval=health_check_interval,
         )
-    return pack_with_hiredis(
-        aioredis.Redis.from_url(url, retry=None, health_check_interval=health_check_interval)
-    )
+    else:
+        client = aioredis.Redis.from_url(
+            url, retry=None, health_check_interval=health_check_interval
+        )
+    return pack_with_hiredis(client)
 
 
 def is_cluster_client(client: object) -> bool:

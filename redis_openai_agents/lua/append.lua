@@ -32,14 +32,15 @@ local stamp = seconds(now_us)
 
 -- Refuse before the first write, so a failure can never leave items half-stored (the
 -- HMGETs of the metadata and the branches hash refuse other types by themselves).
-local uidx_existed = 0
+local kinds = {}
 for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}}) do
   local kind = redis.call('TYPE', pair[1]).ok
   if kind ~= 'none' and kind ~= pair[2] then
     return redis.error_reply('WRONGTYPE ' .. pair[1] .. ' holds a ' .. kind .. ', not a ' .. pair[2])
   end
-  if pair[1] == uidx and kind ~= 'none' then uidx_existed = 1 end
+  kinds[pair[1]] = kind
 end
+local uidx_existed = kinds[uidx] == 'none' and 0 or 1
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents', 'tags')
