@@ -34,7 +34,7 @@ from .errors import (
     ReplicationTimeoutError,
     WriteOutcomeUnknownError,
 )
-from .packing import pack_with_hiredis
+from .fast_connections import use_fast_connections
 from .retry import DEFAULT_RETRY_TIMEOUT, Unreachable, validate_retry_timeout, with_retries
 from .write_ids import RECORD_TTL_MS, PendingWrites, fingerprint, new_write_id
 
@@ -249,7 +249,7 @@ class RedisConnection:
             else:
                 assert external is not None
                 twin = _async_twin(external)
-            self._twins[loop] = pack_with_hiredis(twin)
+            self._twins[loop] = use_fast_connections(twin)
         return twin
 
     async def aclose(self) -> None:

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 import redis.asyncio.cluster as aiocluster
 import redis.cluster as synccluster
 
-from .packing import pack_with_hiredis
+from .fast_connections import use_fast_connections
 
 T = TypeVar("T")
 
@@ -100,7 +100,7 @@ def connect(url: str, *, health_check_interval: float) -> AsyncClient:
         client = aioredis.Redis.from_url(
             url, retry=None, health_check_interval=health_check_interval
         )
-    return pack_with_hiredis(client)
+    return use_fast_connections(client)
 
 
 def is_cluster_client(client: object) -> bool:
