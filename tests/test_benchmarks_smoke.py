@@ -100,3 +100,23 @@ def test_branch_benchmark_prints_its_rows_and_cleans_up(redis_url: str, r: redis
         assert f"| {row}" in done.stdout, done.stdout
     left = set(r.scan_iter("br*", count=1000)) - before
     assert not left, f"the benchmark left keys behind: {sorted(left)[:5]}"
+
+
+def test_wakeup_probe_prints_one_row_per_server_time(redis_url: str) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.wakeups", "--samples", "5"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("bare PING in a loop: ")
+    rows = [[float(value) for value in line.split()] for line in lines[2:]]
+    assert len(rows) == 8, done.stdout
+    server_times = [row[0] for row in rows]
+    assert server_times[-1] > server_times[0]
+    assert all(wall >= server for server, wall, _ in rows)
