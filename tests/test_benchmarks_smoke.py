@@ -21,6 +21,22 @@ from benchmarks.stats import Series, percentile, ratio
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run_module(redis_url: str, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m module args...` from the repository root against `redis_url`; it must
+    exit 0."""
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 def test_percentile_and_ratio() -> None:
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([1.0, 2.0], 100) == 2.0
@@ -57,16 +73,7 @@ def test_budgets_skip_what_was_not_measured() -> None:
 def test_quick_benchmark_writes_the_report(redis_url: str, r: redis.Redis, tmp_path: Path) -> None:
     out, png = tmp_path / "results.md", tmp_path / "latency.png"
     before = set(r.scan_iter("bench*", count=1000))
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--plot", str(png)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run_module(redis_url, "benchmarks", "--quick", "--out", str(out), "--plot", str(png))
     report = out.read_text(encoding="utf-8")
     for name in bk.ALL:
         assert name in report
@@ -81,21 +88,9 @@ def test_quick_benchmark_writes_the_report(redis_url: str, r: redis.Redis, tmp_p
 
 def test_branch_benchmark_prints_its_rows_and_cleans_up(redis_url: str, r: redis.Redis) -> None:
     before = set(r.scan_iter("br*", count=1000))
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.branches",
-            *("--size", "20", "--rounds", "1", "--count", "3"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = _run_module(
+        redis_url, "benchmarks.branches", *("--size", "20", "--rounds", "1", "--count", "3")
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     for row in ("switch_to_branch", "get_items on a branch", "create_branch_from_turn(4)"):
         assert f"| {row}" in done.stdout, done.stdout
     left = set(r.scan_iter("br*", count=1000)) - before
@@ -103,16 +98,7 @@ def test_branch_benchmark_prints_its_rows_and_cleans_up(redis_url: str, r: redis
 
 
 def test_wakeup_probe_prints_one_row_per_server_time(redis_url: str) -> None:
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.wakeups", "--samples", "5"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run_module(redis_url, "benchmarks.wakeups", "--samples", "5")
     lines = done.stdout.splitlines()
     assert lines[0].startswith("bare PING in a loop: ")
     rows = [[float(value) for value in line.split()] for line in lines[2:]]
