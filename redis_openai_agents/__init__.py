@@ -2,7 +2,7 @@
 
 The sessions and helpers are imported on first use, so that the tools beside them
 (`python -m redis_openai_agents.embedded`, the errors) start without importing the
-Agents SDK, redis-py and RedisVL.
+Agents SDK and RedisVL, which take seconds.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ in two places this module changes:
   (68 µs against 12 µs with hiredis, measured on a 2-core machine).
 - **The send's timeout.** redis-py bounds every send by `socket_timeout` with
   `asyncio.wait_for`, which on Python 3.10 and 3.11 runs the send as a task of its own: a
-  task and two more turns of the event loop per command, about a third of a `PING`'s
-  client time there. The send runs here in the caller's task under `asyncio.timeout`,
+  task and two more turns of the event loop per command, about 30 µs of a 150 to 200 µs
+  `PING` there. The send runs here in the caller's task under `asyncio.timeout`,
   with the same bound; Python 3.12's `wait_for` already works that way.
 
 Only clients this package creates are changed (from a URL, and the twins it makes of a
