@@ -345,6 +345,13 @@ class RedisConnection:
         record_ms = min(RECORD_TTL_MS, data_ttl_ms) if data_ttl_ms else RECORD_TTL_MS
         full_args = [*args, write_id if self.record_writes else "", record_ms]
         identity = self.identity
+
+        def outcome_unknown() -> None:
+            """A repeat of this call (same script, keys, arguments) reuses its write id."""
+            pending.unsettled(
+                call or fingerprint(script.sha, keys, args), write_id, script.sha, keys
+            )
+
         try:
             result = await with_retries(
                 lambda: self._send(script, full_keys, full_args),
@@ -354,16 +361,12 @@ class RedisConnection:
             )
         except asyncio.CancelledError:
             if not await self._finish(script, full_keys, full_args):
-                pending.unsettled(
-                    call or fingerprint(script.sha, keys, args), write_id, script.sha, keys
-                )
+                outcome_unknown()
             raise
         except Exception as exc:
             error = self._typed_error(exc, capability, writing=True)
             if isinstance(error, (WriteOutcomeUnknownError, ReplicationTimeoutError)):
-                pending.unsettled(
-                    call or fingerprint(script.sha, keys, args), write_id, script.sha, keys
-                )
+                outcome_unknown()
             if error is exc:
                 raise
             raise error from error.__cause__

@@ -74,6 +74,7 @@ class SendInCallersTask:
     it instead. A send that overruns it closes the connection and raises redis-py's
     `TimeoutError("Timeout writing to socket")`, as redis-py's own would; a cancel stays a
     cancel. A timeout the server's maintenance notices set meanwhile is kept.
+    `fast_connection_class` adds it only where `asyncio.wait_for` makes a task.
     """
 
     socket_timeout: float | None
@@ -83,7 +84,7 @@ class SendInCallersTask:
     ) -> None:
         bound = self.socket_timeout
         send = super().send_packed_command  # type: ignore[misc]
-        if not bound or not WAIT_FOR_RUNS_A_TASK:
+        if not bound:
             await send(command, check_health)
             return
         self.socket_timeout = None

@@ -118,11 +118,17 @@ def dumps_bytes(value: Any) -> bytes:
     """
     try:
         raw = _ENCODER.encode(value)
-        if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH and _DECODER.decode(raw) == value:
+        if _reads_back_as(raw, value):
             return raw
     except (TypeError, ValueError, RecursionError, msgspec.MsgspecError):
         pass
     return dumps(value).encode("utf-8")
+
+
+def _reads_back_as(raw: bytes, value: Any) -> bool:
+    """Whether msgspec's `raw` can stand for `dumps(value)`: it cannot nest deeper than
+    `MAX_DEPTH` (it holds fewer brackets than that) and it parses back equal to `value`."""
+    return raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH and _DECODER.decode(raw) == value
 
 
 def as_dict(item: Any) -> Any:
@@ -197,11 +203,7 @@ def encode_items(items: Iterable[Any]) -> list[bytes]:
         except (TypeError, ValueError, RecursionError, msgspec.MsgspecError):
             pass
         else:
-            joined = b"[" + b",".join(raws) + b"]"
-            if (
-                joined.count(b"{") + joined.count(b"[") <= MAX_DEPTH
-                and _DECODER.decode(joined) == batch
-            ):
+            if _reads_back_as(b"[" + b",".join(raws) + b"]", batch):
                 return raws
     return [encode_item_bytes(item) for item in batch]
 

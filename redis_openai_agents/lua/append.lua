@@ -32,15 +32,14 @@ local stamp = seconds(now_us)
 
 -- Refuse before the first write, so a failure can never leave items half-stored (the
 -- HMGETs of the metadata and the branches hash refuse other types by themselves).
-local kinds = {}
+local uidx_existed = 0
 for _, pair in ipairs({{order, 'list'}, {uidx, 'zset'}}) do
   local kind = redis.call('TYPE', pair[1]).ok
   if kind ~= 'none' and kind ~= pair[2] then
     return redis.error_reply('WRONGTYPE ' .. pair[1] .. ' holds a ' .. kind .. ', not a ' .. pair[2])
   end
-  kinds[pair[1]] = kind
+  if pair[1] == uidx and kind ~= 'none' then uidx_existed = 1 end
 end
-local uidx_existed = kinds[uidx] == 'none' and 0 or 1
 
 local m = redis.call('HMGET', meta, 'tail', 'count', 'last_us', 'ttl_ms',
                      'expires_at_ms', 'title', 'agents', 'tags')
@@ -65,8 +64,8 @@ local restamp = ttl_changed or
   (ttl_ms > 0 and expires_at < now_ms + ttl_ms - math.floor(ttl_ms / 100))
 if restamp then
   for _, s in ipairs(redis.call('LRANGE', order, 0, -1)) do redis.call('EXISTS', mprefix .. s) end
+  touch_orders(struct, others, mprefix, true)
 end
-if restamp then touch_orders(struct, others, mprefix, true) end
 if ttl_changed and ttl_ms > 0 and redis.call('PEXPIRETIME', uidx) == -1 then
   local meta_prefix = string.sub(meta, 1, #meta - #conv_id)
   for _, id in ipairs(redis.call('ZRANGE', uidx, 0, -1)) do
