@@ -6,7 +6,10 @@ in two places this module changes:
 - **Packing.** redis-py packs commands with hiredis on its synchronous connections, but in
   Python on its asyncio ones. Appending a Runner turn sends some fifty arguments, and
   packing them in Python costs the client more than everything else it does for the append
-  (68 µs against 12 µs with hiredis, measured on a 2-core machine).
+  (68 µs against 12 µs with hiredis, measured on a 2-core machine). Even redis-py's hiredis
+  serializer first passes over every argument in Python: for a command named by one word
+  the arguments go to hiredis directly (39 µs in Python, 31 µs through the serializer,
+  11 to 15 µs here, for an append's arguments).
 - **The send's timeout.** redis-py bounds every send by `socket_timeout` with
   `asyncio.wait_for`, which on Python 3.10 and 3.11 runs the send as a task of its own: a
   task and two more turns of the event loop per command, about 30 µs of a 150 to 200 µs
@@ -20,8 +23,10 @@ caller's client for another event loop); a client passed in is used as it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -36,6 +41,9 @@ else:  # redis-py depends on async-timeout there
     from async_timeout import timeout as bounded_by
 
 Client = TypeVar("Client")
+
+if HIREDIS_AVAILABLE:
+    import hiredis
 
 _SERIALIZER = HiredisRespSerializer() if HIREDIS_AVAILABLE else None
 
@@ -60,10 +68,23 @@ class HiredisPacking:
             and encoder.encoding == "utf-8"
             and encoder.encoding_errors == "strict"
         ):
+            name = args[0]
+            if type(name) is str and _is_one_word(name):
+                # What redis-py's serializer ends with, without its pass over every
+                # argument (half of its time for an append's fifty); it handles the rest.
+                with contextlib.suppress(TypeError):
+                    return [hiredis.pack_command(args)]
             packed_by_hiredis: list[bytes] = _SERIALIZER.pack(*args)
             return packed_by_hiredis
         packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
         return packed
+
+
+@lru_cache(maxsize=1024)
+def _is_one_word(name: str) -> bool:
+    """Whether redis-py's serializer sends the command name `name` as it is, unsplit."""
+    encoded = name.encode()
+    return encoded.split() == [encoded]
 
 
 class SendInCallersTask:

@@ -48,9 +48,14 @@ def test_the_packed_bytes_are_redis_pys_own() -> None:
     for value in VALUES:
         expected = b"".join(plain.pack_command("SET", "k", value))
         assert b"".join(packed.pack_command("SET", "k", value)) == expected, value
-    assert b"".join(packed.pack_command("CONFIG GET", "x")) == b"".join(
-        plain.pack_command("CONFIG GET", "x")
-    )
+    hiredis_types = [v for v in VALUES if not isinstance(v, bytearray)]
+    for values in (VALUES, hiredis_types):
+        many: list[Any] = ["sha", 3, "k1", "k2", "k3", *values, *values]
+        for name in ("CONFIG GET", "CONFIG\tGET", b"CONFIG GET", b"GET", "FT.SEARCH", "EVALSHA"):
+            command = (name, *many)
+            assert b"".join(packed.pack_command(*command)) == b"".join(
+                plain.pack_command(*command)
+            ), name
     for refused in (True, None, object()):
         with pytest.raises(DataError):
             packed.pack_command("SET", "k", refused)
