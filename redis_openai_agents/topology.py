@@ -22,6 +22,7 @@ import redis.asyncio.cluster as aiocluster
 import redis.cluster as synccluster
 
 from .fast_connections import use_fast_connections
+from .kept_connection import KeptConnectionRedis
 
 T = TypeVar("T")
 
@@ -97,7 +98,7 @@ def connect(url: str, *, health_check_interval: float) -> AsyncClient:
             health_check_interval=health_check_interval,
         )
     else:
-        client = aioredis.Redis.from_url(
+        client = KeptConnectionRedis.from_url(
             url, retry=None, health_check_interval=health_check_interval
         )
     return use_fast_connections(client)
