@@ -66,8 +66,8 @@ class KeptConnectionRedis(aioredis.Redis):
             if connection is None:
                 connection = self._kept = await self._take_connection()
             elif self._ensure_connection is not None:
-                # As the pool does at each checkout: connected, and with no unread data
-                # (a connection the server closed while idle is opened again here).
+                # What the pool does at each checkout: open it when it was closed, and
+                # open it anew when it holds unread data (where redis-py checks for that).
                 await self._ensure_connection(connection)
             try:
                 await connection.send_command(*args)
