@@ -15,7 +15,6 @@ replies and errors are redis-py's own.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -63,12 +62,13 @@ class KeptConnectionRedis(aioredis.Redis):
         self._kept_busy = True
         try:
             connection = self._kept
+            ensure = getattr(self.connection_pool, "ensure_connection", None)
             if connection is None:
                 connection = self._kept = await self._take_connection()
-            elif self._ensure_connection is not None:
+            elif ensure is not None:
                 # What the pool does at each checkout: open it when it was closed, and
                 # open it anew when it holds unread data (where redis-py checks for that).
-                await self._ensure_connection(connection)
+                await ensure(connection)
             try:
                 await connection.send_command(*args)
                 return await self.parse_response(connection, args[0], **options)
@@ -89,10 +89,6 @@ class KeptConnectionRedis(aioredis.Redis):
         if kept is not None:
             await self.connection_pool.release(kept)
         await super().aclose(close_connection_pool)
-
-    @property
-    def _ensure_connection(self) -> Callable[[Connection], Awaitable[None]] | None:
-        return getattr(self.connection_pool, "ensure_connection", None)
 
     def _may_keep(self) -> bool:
         if self.single_connection_client:

@@ -11,12 +11,16 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
 from docs_site import BuiltSite, SiteBuildError, build_site
 
 from redis_openai_agents.offline import restore_default_model, use_offline_model
+
+if TYPE_CHECKING:
+    from redis_openai_agents.embedded import EmbeddedRedis
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -45,6 +49,15 @@ def redis_url() -> Iterator[str]:
             yield server.url
         finally:
             os.environ.pop("REDIS_URL", None)
+
+
+@pytest.fixture
+def private_server() -> Iterator[EmbeddedRedis]:
+    """A Redis of this test's own, for tests that stop, freeze or reconfigure it."""
+    from redis_openai_agents.embedded import EmbeddedRedis
+
+    with EmbeddedRedis() as started:
+        yield started
 
 
 @pytest.fixture

@@ -107,12 +107,6 @@ BIG_VALUE = b"x" * (64 << 20)
 """More than loopback's socket buffers hold, so a send to a stopped server blocks."""
 
 
-@pytest.fixture
-def private_server() -> Iterator[EmbeddedRedis]:
-    with EmbeddedRedis() as started:
-        yield started
-
-
 @contextlib.contextmanager
 def stopped(server: EmbeddedRedis) -> Iterator[None]:
     os.kill(server.pid, signal.SIGSTOP)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -19,12 +19,6 @@ from redis.exceptions import ConnectionError, NoScriptError, ReadOnlyError, Resp
 from redis_openai_agents import AgentSession
 from redis_openai_agents.embedded import EmbeddedRedis
 from redis_openai_agents.kept_connection import KeptConnectionRedis
-
-
-@pytest.fixture
-def private_server() -> Iterator[EmbeddedRedis]:
-    with EmbeddedRedis() as started:
-        yield started
 
 
 def _kept_client(url: str, **options: Any) -> KeptConnectionRedis:
