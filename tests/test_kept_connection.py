@@ -5,9 +5,12 @@ a fresh connection after any failure of the kept one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +18,11 @@ import redis
 import redis.asyncio as aioredis
 from redis.credentials import UsernamePasswordCredentialProvider
 from redis.exceptions import ConnectionError, NoScriptError, ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from redis_openai_agents import AgentSession
 from redis_openai_agents.embedded import EmbeddedRedis
+from redis_openai_agents.fast_connections import use_fast_connections
 from redis_openai_agents.kept_connection import KeptConnectionRedis
 
 
@@ -205,3 +210,73 @@ async def test_sessions_from_a_url_keep_a_connection(redis_url: str, prefix: str
     assert await session.get_items() == [{"role": "user", "content": "hi"}]
     assert client.kept_connection is connection
     await session.aclose()
+
+
+BIG_VALUE = b"x" * (64 << 20)
+"""More than loopback's socket buffers hold, so a send to a stopped server blocks."""
+
+
+@contextlib.contextmanager
+def stopped(server: EmbeddedRedis) -> Iterator[None]:
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+BIG_KEY = "k" * (16 << 20)
+"""A key name too long for loopback's socket buffers: a command naming it blocks its send
+while the server is stopped."""
+
+
+def _clients(url: str, **options: Any) -> list[aioredis.Redis]:
+    """A kept-connection client (with this package's fast connections) and plain redis-py."""
+    return [
+        use_fast_connections(_kept_client(url, retry=None, **options)),
+        aioredis.Redis.from_url(url, retry=None, **options),
+    ]
+
+
+async def test_a_reply_that_overruns_its_timeout_fails_as_redis_pys_does(redis_url: str) -> None:
+    key = f"kept:{uuid.uuid4().hex}"
+    outcomes = []
+    for client in _clients(redis_url, socket_timeout=0.3):
+        before = await _client_id(client)
+        outcomes.append(await _outcome(client.blpop([key], timeout=2)))
+        assert await client.ping()
+        assert await _client_id(client) != before
+        await client.aclose()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] is RedisTimeoutError
+    assert outcomes[0][1].startswith("Timeout reading from")
+
+
+async def test_a_send_that_overruns_its_timeout_fails_as_redis_pys_does(
+    private_server: EmbeddedRedis,
+) -> None:
+    outcomes = []
+    for client in _clients(private_server.url, socket_timeout=0.5):
+        assert await client.ping()
+        with stopped(private_server):
+            outcomes.append(await _outcome(client.set("big", BIG_VALUE)))
+        assert await client.set("small", "ok")
+        assert await client.get("small") == b"ok"
+        await client.aclose()
+    assert outcomes[0] == outcomes[1] == (RedisTimeoutError, "Timeout writing to socket")
+
+
+async def test_a_slow_send_leaves_the_reply_its_whole_bound(
+    private_server: EmbeddedRedis,
+) -> None:
+    """As in redis-py, the send and the reply each get `socket_timeout`: a send held up
+    1.5 s and a reply 1 s after it succeed under a 2 s bound."""
+    for client in _clients(private_server.url, socket_timeout=2.0):
+        assert await client.ping()
+        connection_id = await _client_id(client)
+        with stopped(private_server):
+            waiting = asyncio.ensure_future(client.blpop([BIG_KEY], timeout=1))
+            await asyncio.sleep(1.5)
+        assert await waiting is None
+        assert await _client_id(client) == connection_id
+        await client.aclose()
