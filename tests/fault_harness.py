@@ -54,6 +54,20 @@ def server(*extra_args: str, port: int = 0) -> Iterator[EmbeddedRedis]:
         yield started
 
 
+BIG_VALUE = b"x" * (64 << 20)
+"""More than loopback's socket buffers hold, so a send to a stopped server blocks."""
+
+
+@contextlib.contextmanager
+def stopped(started: EmbeddedRedis) -> Iterator[None]:
+    """The server stopped (SIGSTOP) for the block: it reads nothing and answers nothing."""
+    os.kill(started.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(started.pid, signal.SIGCONT)
+
+
 def kill9(started: EmbeddedRedis) -> None:
     """SIGKILL the server: no shutdown, no final fsync; only what the AOF holds survives."""
     pid = started.pid

@@ -4,17 +4,14 @@ their timeout without a task each, with redis-py's bytes and errors."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 import redis.asyncio.connection as aio_connection
+from fault_harness import BIG_VALUE, stopped
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -101,19 +98,6 @@ async def test_a_callers_client_is_used_as_it_is(redis_url: str, prefix: str) ->
     assert await session.get_items() == [{"role": "user", "content": "hi"}]
     await session.aclose()
     await mine.aclose()
-
-
-BIG_VALUE = b"x" * (64 << 20)
-"""More than loopback's socket buffers hold, so a send to a stopped server blocks."""
-
-
-@contextlib.contextmanager
-def stopped(server: EmbeddedRedis) -> Iterator[None]:
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
 
 
 def _client(url: str, *, fast: bool, **options: Any) -> aioredis.Redis:

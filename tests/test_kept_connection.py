@@ -5,17 +5,15 @@ a fresh connection after any failure of the kept one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+from fault_harness import BIG_VALUE, stopped
 from redis.credentials import UsernamePasswordCredentialProvider
 from redis.exceptions import ConnectionError, NoScriptError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -210,19 +208,6 @@ async def test_sessions_from_a_url_keep_a_connection(redis_url: str, prefix: str
     assert await session.get_items() == [{"role": "user", "content": "hi"}]
     assert client.kept_connection is connection
     await session.aclose()
-
-
-BIG_VALUE = b"x" * (64 << 20)
-"""More than loopback's socket buffers hold, so a send to a stopped server blocks."""
-
-
-@contextlib.contextmanager
-def stopped(server: EmbeddedRedis) -> Iterator[None]:
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
 
 
 BIG_KEY = "k" * (16 << 20)
