@@ -24,7 +24,6 @@ from .compaction import ConversationCompaction
 from .connection import RedisClient
 from .durability import DEFAULT_WAIT_TIMEOUT
 from .errors import BranchNotFoundError, InvalidItemError, SessionNotFoundError
-from .index import check_is_due, ensure_message_index
 from .keys import (
     DEFAULT_PREFIX,
     MAIN_BRANCH,
@@ -78,9 +77,11 @@ class AgentSession(
 
     Any call that reaches Redis raises
     [`RedisUnavailableError`][redis_openai_agents.RedisUnavailableError] when the server
-    cannot be reached (after retrying for `retry_timeout` seconds), and writes raise
-    [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] on a server
-    without the Query Engine. Every write is applied at most once however often it is
+    cannot be reached (after retrying for `retry_timeout` seconds). A conversation needs
+    no Redis module; RedisVL `MessageHistory` reads and full-text search need the Query
+    Engine, and raise
+    [`RedisModuleMissingError`][redis_openai_agents.RedisModuleMissingError] without it.
+    Every write is applied at most once however often it is
     re-sent; see [`WriteOutcomeUnknownError`][redis_openai_agents.WriteOutcomeUnknownError]
     and, with `wait_replicas`,
     [`ReplicationTimeoutError`][redis_openai_agents.ReplicationTimeoutError].
@@ -948,16 +949,11 @@ class AgentSession(
         return len(encoded)
 
     async def _store(self, args: list[Any], turn_starts: list[int]) -> None:
-        """The index check, then the append to the current branch, recording which items
-        start a turn. A cancel never leaves the append half-known (see
-        `RedisConnection.write`): it is stored whole, or not at all when the cancel came
-        before it was sent.
+        """The append to the current branch, recording which items start a turn. A
+        cancel never leaves the append half-known (see `RedisConnection.write`): it is
+        stored whole, or not at all when the cancel came before it was sent.
         """
         connection = self._connection
-        if check_is_due(connection.identity, self.prefix):
-            await connection.call(
-                lambda client: ensure_message_index(client, connection.identity, self.prefix)
-            )
         branch = self._branch
         keys = self._conversation_keys
         reply = await self._with_tags(

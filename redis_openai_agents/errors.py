@@ -192,6 +192,22 @@ class InvalidTagError(RedisOpenAIAgentsError, ValueError):
     control characters or surrounding spaces; nothing was written."""
 
 
+class MessageIndexError(RedisOpenAIAgentsError, RuntimeError):
+    """The `MessageHistory` index of a key prefix could not be created on every master.
+
+    On a Redis Cluster each master gets an index of its own, named by a slot it serves;
+    when that slot moves while the indexes are being created, call
+    `AgentSession.enable_message_index(prefix=...)` again.
+    """
+
+    def __init__(self, prefix: str, reason: str) -> None:
+        super().__init__(f"The message index of prefix {prefix!r} is incomplete: {reason}")
+        self.prefix = prefix
+        """The key prefix whose index was being created."""
+        self.reason = reason
+        """What went wrong."""
+
+
 class SearchNotEnabledError(RedisOpenAIAgentsError, LookupError):
     """Full-text search was asked of a key prefix whose search index does not exist.
 

@@ -1,8 +1,17 @@
-"""The RedisVL MessageHistory index over every conversation under one key prefix."""
+"""The opt-in RedisVL MessageHistory index over every conversation under one key prefix.
+
+The sessions never read through it: it exists so that RedisVL's `MessageHistory` (and
+`FT.SEARCH`, RedisInsight) can query the message hashes. While it exists, the Query
+Engine indexes every message hash written under the prefix, which costs an append about a
+quarter of its time (see the benchmarks), so it is created only on demand:
+`AgentSession.enable_message_index` and `AgentSession.message_history`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -17,9 +26,8 @@ from .errors import RedisUnavailableError
 from .keys import TAG_SEPARATOR, hash_tag, message_index_name, message_index_prefix
 from .topology import CLUSTER_CLIENT_TYPES, AsyncClient, MasterShard, describe, master_shards
 
-RECHECK_SECONDS = 60.0
-
-_checked_at: dict[tuple[str, str], float] = {}
+INDEXING_POLL_SECONDS = 0.02
+"""How often a wait for background indexing asks the server how far it got."""
 
 
 _RETURNED_FIELDS = ("entry_id", "content", "metadata")
@@ -114,35 +122,67 @@ async def message_index_name_for(client: AsyncClient, prefix: str, user_id: str)
     raise RedisUnavailableError(where, f"no master serves hash slot {slot} of user {user_id!r}")
 
 
-def check_is_due(server: str, prefix: str) -> bool:
-    """Whether `ensure_message_index` would check the server now (cheap, no I/O)."""
-    return time.monotonic() - _checked_at.get((server, prefix), -RECHECK_SECONDS) >= RECHECK_SECONDS
+async def ensure_message_index(client: AsyncClient, prefix: str) -> list[bool]:
+    """Create the index on every master serving slots, if missing; per master, whether
+    it has it (False where a cluster moved the name's slot away meanwhile).
 
-
-async def ensure_message_index(client: AsyncClient, server: str, prefix: str) -> None:
-    """Create the index if it is missing, checking at most once a minute per server.
-
-    Checking on every write would double its round trips; checking only once per process
-    would never bring back an index dropped (or flushed) while the process runs. On a
-    cluster each master is asked, the master set read afresh each time, because each
-    master's Query Engine indexes only its own keys.
+    On a cluster each master is asked, the master set read afresh, because each master's
+    Query Engine indexes only its own keys.
     An index created by earlier versions covers the prefix without its final separator
     (`roa:msg`, which also matches other applications' `roa:msgx` keys): it is recreated
     over `roa:msg:` (dropping the index only, never the documents), and the server
     re-indexes the existing messages in the background.
     """
-    key = (server, prefix)
-    now = time.monotonic()
-    if now - _checked_at.get(key, -RECHECK_SECONDS) < RECHECK_SECONDS:
-        return
+    present: list[bool] = []
     async with master_shards(client) as shards:
         for shard in shards:
             if shard.slots is not None:
                 if not shard.slots:
                     continue
                 await _drop_replaced(shard, prefix)
-            await _create_on(shard, prefix)
-    _checked_at[key] = now
+            present.append(await _create_on(shard, prefix))
+    return present
+
+
+async def drop_message_index(client: AsyncClient, prefix: str) -> bool:
+    """Drop the index (never the messages) on every master; whether one was dropped."""
+    dropped = False
+    async with master_shards(client) as shards:
+        for shard in shards:
+            dropped = await drop_unused_indexes(shard, message_index_name(prefix), None) or dropped
+    return dropped
+
+
+async def wait_until_indexed(
+    client: AsyncClient, name_on: Callable[[MasterShard], str], timeout: float
+) -> int:
+    """Wait (up to `timeout` s) until every master's index, named by `name_on`, has
+    finished indexing the documents stored before it was created.
+
+    Returns how many documents the indexes hold, over every master.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        async with master_shards(client) as shards:
+            states = [
+                await _indexing_state(shard.client, name_on(shard))
+                for shard in shards
+                if shard.slots is None or shard.slots
+            ]
+        known = [state for state in states if state is not None]
+        if all(done for done, _ in known) or time.monotonic() > deadline:
+            return sum(count for _, count in known)
+        await asyncio.sleep(INDEXING_POLL_SECONDS)
+
+
+async def _indexing_state(client: aioredis.Redis, name: str) -> tuple[bool, int] | None:
+    """Whether the index has finished its background scan, and its document count; None
+    where it does not exist (or its name's slot is served elsewhere)."""
+    try:
+        info = await client.execute_command("FT.INFO", name)  # type: ignore[no-untyped-call]
+    except (MovedError, ResponseError):
+        return None
+    return int(_field(info, "indexing") or 0) == 0, int(float(_field(info, "num_docs") or 0))
 
 
 async def _create_on(shard: MasterShard, prefix: str) -> bool:
@@ -251,8 +291,3 @@ def _field(reply: Any, name: str) -> Any:
     if not isinstance(reply, dict):
         reply = dict(zip(reply[::2], reply[1::2], strict=False))
     return reply.get(name, reply.get(name.encode()))
-
-
-def forget_message_indexes() -> None:
-    """Check for the index again on the next write (after FLUSHALL, say)."""
-    _checked_at.clear()

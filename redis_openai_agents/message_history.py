@@ -19,9 +19,23 @@ from redis.cluster import RedisCluster
 from redisvl.extensions.message_history import MessageHistory
 from redisvl.query.filter import Tag
 
-from .errors import BranchError, InvalidItemError
-from .index import ensure_message_index, message_index_name_for
-from .keys import hash_tag, message_index_name, message_index_prefix
+from ._bridge import run_sync
+from .connection import RedisClient, RedisConnection
+from .errors import BranchError, InvalidItemError, MessageIndexError
+from .index import (
+    drop_message_index,
+    ensure_message_index,
+    message_index_name_for,
+    shard_index_name,
+    wait_until_indexed,
+)
+from .keys import (
+    DEFAULT_PREFIX,
+    hash_tag,
+    message_index_name,
+    message_index_prefix,
+    validate_prefix,
+)
 from .scripts import LuaScript
 from .topology import AsyncClient, is_cluster_url
 
@@ -47,10 +61,34 @@ def index_name(prefix: str) -> str:
     return message_index_name(prefix)
 
 
-async def _indexed_name(client: AsyncClient, server: str, session: AgentSession) -> str:
-    """Make sure the index exists, and name the one holding the session's conversation:
-    on a cluster, each master's own (see `index.message_index_name_for`)."""
-    await ensure_message_index(client, server, session.prefix)
+INDEXING_TIMEOUT = 600.0
+"""Seconds `enable_message_index` waits at most for the messages already stored to be indexed."""
+
+QUERY_ENGINE = "Query Engine (RediSearch module, FT.* commands)"
+
+
+async def _enable(client: AsyncClient, prefix: str, wait: bool) -> int:
+    """Create the index on every master where it is missing, then (with `wait`) wait
+    until it holds the messages stored before it existed; how many it holds."""
+    present = await ensure_message_index(client, prefix)
+    if not all(present):
+        raise MessageIndexError(
+            prefix,
+            "hash slots moved to another master while the message indexes were being "
+            "created; call enable_message_index again",
+        )
+    if not wait:
+        return 0
+    return await wait_until_indexed(
+        client, lambda shard: shard_index_name(prefix, shard), INDEXING_TIMEOUT
+    )
+
+
+async def _indexed_name(client: AsyncClient, session: AgentSession) -> str:
+    """Make sure the index exists and holds every stored message, and name the one
+    holding the session's conversation: on a cluster, each master's own (see
+    `index.message_index_name_for`)."""
+    await _enable(client, session.prefix, wait=True)
     return await message_index_name_for(client, session.prefix, session.user_id)
 
 
@@ -295,7 +333,116 @@ class MessageHistoryAccess:
         session = cast("AgentSession", self)
         client, owned = (redis_client, None) if redis_client is not None else _reader(session)
         connection = session._connection
-        name = session._sync(
-            connection.call(lambda c: _indexed_name(c, connection.identity, session))
-        )
+        name = session._sync(connection.call(lambda c: _indexed_name(c, session), QUERY_ENGINE))
         return ConversationHistory(session, client, name, owned=owned)
+
+    @classmethod
+    async def aenable_message_index(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        wait: bool = True,
+    ) -> int:
+        """Create the RedisVL `MessageHistory` index over every conversation under
+        `prefix`, for readers you construct yourself; idempotent.
+
+        [`message_history()`][redis_openai_agents.AgentSession.message_history] creates it
+        by itself; call this once per prefix before querying with a
+        `MessageHistory(name="roa:messages", create_index=False, ...)`, `FT.SEARCH` or
+        RedisInsight. Applications that never do pay nothing: while the index exists,
+        the server indexes every message written under the prefix (for every user),
+        which costs an append about a quarter of its time (see the benchmarks). Messages
+        stored earlier are indexed in the background.
+
+        Args:
+            redis_url: The server, as for the constructor.
+            redis_client: A redis-py client to use instead of a URL, as for the constructor.
+            prefix: The key prefix whose conversations become readable by RedisVL.
+            wait: Return only once the messages already stored are indexed (at most ten
+                minutes); False returns at once, and queries until then may miss older
+                messages.
+
+        Returns:
+            How many messages the index holds (0 with `wait=False`).
+
+        On a Redis Cluster every master gets an index of its own (the Query Engine of
+        Redis Stack has no cross-shard coordinator), named by a slot it serves; call it
+        again after resharding or adding masters.
+
+        Raises:
+            RedisModuleMissingError: The server has no Query Engine.
+            MessageIndexError: On a cluster, slots moved while the indexes were being
+                created; call it again.
+        """
+        connection = RedisConnection(redis_url, redis_client)
+        prefix = validate_prefix(prefix)
+        try:
+            return await connection.call(lambda c: _enable(c, prefix, wait), QUERY_ENGINE)
+        finally:
+            connection.release()
+
+    @classmethod
+    def enable_message_index(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        wait: bool = True,
+    ) -> int:
+        """Blocking version of
+        [`aenable_message_index`][redis_openai_agents.AgentSession.aenable_message_index].
+
+        Same arguments, result and errors; works inside a running event loop (a Jupyter
+        cell) too.
+        """
+        return run_sync(
+            cls.aenable_message_index(
+                redis_url, redis_client=redis_client, prefix=prefix, wait=wait
+            )
+        )
+
+    @classmethod
+    async def adisable_message_index(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> bool:
+        """Drop the `MessageHistory` index of `prefix`; the conversations themselves stay.
+
+        Appends stop paying for indexing at once. The sessions never read through the
+        index; `MessageHistory` queries fail until
+        [`enable_message_index`][redis_openai_agents.AgentSession.enable_message_index]
+        or [`message_history()`][redis_openai_agents.AgentSession.message_history]
+        creates it again.
+
+        Returns:
+            Whether there was an index to drop.
+        """
+        connection = RedisConnection(redis_url, redis_client)
+        prefix = validate_prefix(prefix)
+        try:
+            return await connection.call(lambda c: drop_message_index(c, prefix), QUERY_ENGINE)
+        finally:
+            connection.release()
+
+    @classmethod
+    def disable_message_index(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: RedisClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> bool:
+        """Blocking version of `adisable_message_index`.
+
+        See [`adisable_message_index`][redis_openai_agents.AgentSession.adisable_message_index];
+        works inside a running event loop (a Jupyter cell) too.
+        """
+        return run_sync(
+            cls.adisable_message_index(redis_url, redis_client=redis_client, prefix=prefix)
+        )

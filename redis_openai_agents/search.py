@@ -40,7 +40,7 @@ from .search_index import (
     drop_search_index,
     is_missing_index,
     search_index_name_on,
-    wait_until_indexed,
+    wait_until_search_indexed,
 )
 from .topology import AsyncClient, MasterShard, master_shards
 
@@ -182,7 +182,7 @@ class ConversationSearch:
             if not wait:
                 return 0
             return await connection.call(
-                lambda client: wait_until_indexed(client, prefix, INDEXING_TIMEOUT)
+                lambda client: wait_until_search_indexed(client, prefix, INDEXING_TIMEOUT)
             )
         finally:
             connection.release()

@@ -9,19 +9,13 @@ written under that prefix, and it indexes the ones already stored in the backgro
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
-
 import redis.asyncio as aioredis
 from redis.commands.search.field import Field, NumericField, TagField, TextField
-from redis.exceptions import MovedError, ResponseError
 
-from .index import create_hash_index, drop_unused_indexes, shard_index_name
+from .index import create_hash_index, drop_unused_indexes, shard_index_name, wait_until_indexed
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix, search_index_name
 from .topology import AsyncClient, MasterShard, master_shards
 
-INDEXING_POLL_SECONDS = 0.02
 SORT_TIME = "sort_time"
 STOP_WORDS = frozenset(
     {
@@ -97,41 +91,17 @@ async def drop_search_index(client: AsyncClient, prefix: str) -> bool:
     return dropped
 
 
-async def wait_until_indexed(client: AsyncClient, prefix: str, timeout: float) -> int:
+async def wait_until_search_indexed(client: AsyncClient, prefix: str, timeout: float) -> int:
     """Wait (up to `timeout` s) for the background indexing of stored messages to finish.
 
     Returns how many messages the index holds, over every master.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        async with master_shards(client) as shards:
-            states = [
-                await _state(shard.client, search_index_name_on(prefix, shard))
-                for shard in shards
-                if shard.slots is None or shard.slots
-            ]
-        known = [state for state in states if state is not None]
-        if all(done for done, _ in known) or time.monotonic() > deadline:
-            return sum(count for _, count in known)
-        await asyncio.sleep(INDEXING_POLL_SECONDS)
-
-
-async def _state(client: aioredis.Redis, name: str) -> tuple[bool, int] | None:
-    try:
-        info = await client.execute_command("FT.INFO", name)  # type: ignore[no-untyped-call]
-    except (MovedError, ResponseError):
-        return None
-    if not isinstance(info, dict):
-        info = dict(zip(info[::2], info[1::2], strict=False))
-    info = {_text(k): v for k, v in info.items()}
-    return int(info.get("indexing", 0)) == 0, int(float(info.get("num_docs", 0)))
+    return await wait_until_indexed(
+        client, lambda shard: search_index_name_on(prefix, shard), timeout
+    )
 
 
 def is_missing_index(exc: BaseException) -> bool:
     """Whether Redis answered that the index does not exist (wording varies by version)."""
     message = str(exc).lower()
     return "no such index" in message or "unknown index name" in message
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -478,6 +478,7 @@ async def test_clear_deletes_only_this_conversation(
     assert await sibling.get_items() == [user("alice/sibling"), assistant("ok")]
     assert await stranger.get_items() == [user("bob/target"), assistant("ok")]
     assert await target.get_items() == []
+    assert await AgentSession.aenable_message_index(redis_url, prefix=prefix) == 4
     history = MessageHistory(
         name=f"{prefix}:messages", session_tag="sibling", create_index=False, redis_client=r
     )
@@ -518,6 +519,8 @@ async def test_message_history_reads_the_conversation_in_order(
     await session.add_items(items[:2])
     await session.add_items(items[2:])
     await new(redis_url, prefix, user_id, "other-conv").add_items([user("not this one")])
+    # Enabled after the writes: it returns once the stored messages are indexed.
+    assert await AgentSession.aenable_message_index(redis_url, prefix=prefix) == 6
 
     client = redis.Redis.from_url(redis_url, decode_responses=decode_responses)
     history = MessageHistory(
@@ -543,6 +546,7 @@ async def test_message_history_keeps_look_alike_conversation_ids_apart(
 ) -> None:
     """session_tag is case-sensitive and not split on `,`, so look-alike ids stay apart."""
     ids = ["a", "A", "a,b", "b", "a b", "a|b"]
+    assert await AgentSession.aenable_message_index(redis_url, prefix=prefix) == 0
     for cid in ids:
         await new(redis_url, prefix, user_id, cid).add_items([user(f"in {cid!r}")])
     seen = {}

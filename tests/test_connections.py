@@ -468,16 +468,22 @@ def assert_missing(exc: BaseException, plain_url: str, *words: str) -> None:
 
 
 AGENT_WRITES = {
-    "create": lambda url: AgentSession.create("u", url),
-    "store_exchange": lambda url: AgentSession("c", user_id="u", redis_url=url).store_exchange(
+    "create": lambda url: AgentSession.create("u", url).conversation_id,
+    "store_exchange": lambda url: AgentSession("c1", user_id="u", redis_url=url).store_exchange(
         "a", "b"
     ),
-    "add_message": lambda url: AgentSession("c", user_id="u", redis_url=url).add_message(
+    "add_message": lambda url: AgentSession("c2", user_id="u", redis_url=url).add_message(
         "user", "x"
     ),
     "add_items": lambda url: asyncio.run(
-        AgentSession("c", user_id="u", redis_url=url).add_items([{"role": "user", "content": "x"}])
+        AgentSession("c3", user_id="u", redis_url=url).add_items([{"role": "user", "content": "x"}])
     ),
+}
+
+QUERY_ENGINE_CALLS = {
+    "enable_message_index": lambda url: AgentSession.enable_message_index(url),
+    "message_history": lambda url: AgentSession("c", user_id="u", redis_url=url).message_history(),
+    "enable_search": lambda url: AgentSession.enable_search(url),
 }
 
 JSON_CALLS = {
@@ -489,10 +495,27 @@ JSON_CALLS = {
 }
 
 
-@pytest.mark.parametrize("call", list(AGENT_WRITES))
-def test_agent_session_without_query_engine(plain_redis_url: str, call: str) -> None:
+def test_agent_session_needs_no_module(plain_redis_url: str) -> None:
+    """Conversations are plain hashes, lists and sorted sets: a server without modules
+    stores, reads, lists and clears them."""
+    for call in AGENT_WRITES.values():
+        call(plain_redis_url)
+    listed = AgentSession.list_sessions(user_id="u", redis_url=plain_redis_url)
+    assert len(listed) == 4
+    session = AgentSession("c1", user_id="u", redis_url=plain_redis_url)
+    assert [item["content"] for item in asyncio.run(session.get_items())] == ["a", "b"]
+    for info in listed:
+        AgentSession.load(info.conversation_id, user_id="u", redis_url=plain_redis_url).clear()
+    client = redis.Redis.from_url(plain_redis_url)
+    assert client.keys() == [b"roa:writes:{u}"]  # the write ids' records, which expire
+    client.flushall()
+    client.close()
+
+
+@pytest.mark.parametrize("call", list(QUERY_ENGINE_CALLS))
+def test_message_index_and_search_without_query_engine(plain_redis_url: str, call: str) -> None:
     with pytest.raises(RedisModuleMissingError) as caught:
-        AGENT_WRITES[call](plain_redis_url)
+        QUERY_ENGINE_CALLS[call](plain_redis_url)
     assert_missing(caught.value, plain_redis_url, "Query Engine")
 
 
@@ -506,10 +529,19 @@ async def test_json_session_without_json(plain_redis_url: str, call: str) -> Non
 
 
 def test_module_less_server_was_left_untouched(plain_redis_url: str) -> None:
-    """Failed writes leave nothing behind (no half-created conversations)."""
-    for call in AGENT_WRITES.values():
-        with pytest.raises(Exception):  # noqa: B017 - the type is asserted above
+    """Failed calls leave nothing behind (no half-created documents or indexes)."""
+    for call in QUERY_ENGINE_CALLS.values():
+        with pytest.raises(RedisModuleMissingError):
             call(plain_redis_url)
+
+    async def json_calls() -> None:
+        session = JSONSession("s", plain_redis_url)
+        for json_call in JSON_CALLS.values():
+            with pytest.raises(RedisModuleMissingError):
+                await json_call(session)
+        await session.aclose()
+
+    asyncio.run(json_calls())
     client = redis.Redis.from_url(plain_redis_url)
     assert client.dbsize() == 0
     client.close()

@@ -8,7 +8,8 @@ every keyword option of the constructor is accepted by the methods that return s
 they pass it on too. `list_sessions` returns `SessionInfo` and takes only where to read
 (`redis_client`, `prefix`) and which conversations (`tags`); `list_conversations` takes `tags`
 too. Each option is checked to take effect, against a real Redis. `search`,
-`enable_search`, `disable_search` and the tag methods have one signature with their twins.
+`enable_search`, `disable_search`, `enable_message_index`, `disable_message_index` and the tag
+methods have one signature with their twins.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from redis_openai_agents import AgentSession
 TWINS = ("create", "load", "list_sessions", "list_conversations")
 # A listing of SessionInfo only needs to know where to read, and which conversations.
 LISTING_OPTIONS = {"redis_client", "prefix", "tags"}
-OTHER_TWINS = ("search", "enable_search", "disable_search")
+OTHER_TWINS = (
+    "search",
+    "enable_search",
+    "disable_search",
+    "enable_message_index",
+    "disable_message_index",
+)
 TAG_TWINS = ("tags", "set_tags", "add_tags", "remove_tags")
 
 

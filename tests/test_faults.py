@@ -133,7 +133,8 @@ async def test_a_server_restart_is_waited_out(tmp_path: Path) -> None:
         servers.append(await asyncio.to_thread(EmbeddedRedis(port=port, extra_args=args).start))
 
     try:
-        tally = await run_writers(sessions, BATCHES, fault, pause=0.01)
+        # Writers pause long enough to be still writing when the shutdown comes at 0.3 s.
+        tally = await run_writers(sessions, BATCHES, fault, pause=0.05)
         assert await json_session.get("k") == 1
     finally:
         await close_all(sessions)

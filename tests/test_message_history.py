@@ -282,3 +282,86 @@ async def test_drop_keeps_a_tagged_conversation_in_its_tag_list(
     listed = AgentSession.list_sessions("alice", redis_url, prefix=prefix, tags=["vip"])
     assert [(info.conversation_id, info.message_count) for info in listed] == [("c", 1)]
     session.close()
+
+
+# The index is opt-in: writes never create it
+
+
+def message_indexes(r: redis.Redis, prefix: str) -> list[str]:
+    return sorted(str(n) for n in r.execute_command("FT._LIST") if str(n).startswith(prefix))
+
+
+async def test_writes_create_no_index(redis_url: str, prefix: str, r: redis.Redis) -> None:
+    session = new(redis_url, prefix)
+    await session.add_items([user("hi"), assistant("hello")])
+    session.store_exchange("q", "a")
+    await session.aadd_message("user", "more", source="test")
+    assert await session.pop_item() == user("more")
+    assert message_indexes(r, prefix) == []
+    assert await AgentSession.adisable_message_index(redis_url, prefix=prefix) is False
+    assert [i["content"] for i in await session.get_items()] == ["hi", "hello", "q", "a"]
+    await session.aclose()
+
+
+async def test_enabling_indexes_stored_and_later_messages_until_disabled(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    for n in range(40):
+        await new(redis_url, prefix, cid=f"c{n}").add_items([user(f"q{n}"), assistant(f"a{n}")])
+    r.hset(f"{prefix}:msgx:other-app", mapping={"role": "user", "session_tag": "c1"})
+
+    assert await AgentSession.aenable_message_index(redis_url, prefix=prefix) == 80
+    assert message_indexes(r, prefix) == [f"{prefix}:messages"]
+    reader = MessageHistory(
+        name=f"{prefix}:messages", session_tag="c7", redis_client=r, create_index=False
+    )
+    assert reader.get_recent(top_k=10, as_text=True) == ["q7", "a7"]
+    await new(redis_url, prefix, cid="c7").add_items([user("later")])
+    assert reader.get_recent(top_k=10, as_text=True) == ["q7", "a7", "later"]
+    # Idempotent: the same index, with every message in it.
+    assert AgentSession.enable_message_index(redis_url, prefix=prefix) == 81
+    assert message_indexes(r, prefix) == [f"{prefix}:messages"]
+
+    assert AgentSession.disable_message_index(redis_url, prefix=prefix) is True
+    assert message_indexes(r, prefix) == []
+    with pytest.raises(Exception, match="(?i)no such index|unknown index"):
+        reader.get_recent()
+    assert [i["content"] for i in await new(redis_url, prefix, cid="c7").get_items()] == [
+        "q7",
+        "a7",
+        "later",
+    ]
+    assert await AgentSession.adisable_message_index(redis_url, prefix=prefix) is False
+
+
+async def test_enabling_without_waiting_returns_at_once(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    session = new(redis_url, prefix)
+    await session.add_items([user(str(n)) for n in range(500)])
+    assert await AgentSession.aenable_message_index(redis_url, prefix=prefix, wait=False) == 0
+    assert message_indexes(r, prefix) == [f"{prefix}:messages"]
+    deadline = time.monotonic() + 10
+    while int(r.ft(f"{prefix}:messages").info()["num_docs"]) < 500:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    await session.aclose()
+
+
+async def test_message_history_creates_a_missing_index_holding_every_stored_message(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    session = new(redis_url, prefix)
+    await session.add_items([user(str(n)) for n in range(3000)])
+    assert message_indexes(r, prefix) == []
+    # The server indexes stored hashes in the background (a few hundred of these 3,000
+    # right after FT.CREATE): message_history() returns once all of them are in.
+    with session.message_history() as history:
+        assert history.count() == 3000
+        assert len(history.get_recent(top_k=3000)) == 3000
+    r.execute_command("FT.DROPINDEX", f"{prefix}:messages")
+    await session.add_items([user("after the drop")])
+    with session.message_history() as history:
+        assert history.get_recent(top_k=1, as_text=True) == ["after the drop"]
+        assert len(history.get_recent(top_k=4000)) == 3001
+    await session.aclose()

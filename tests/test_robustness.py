@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 import redis
@@ -61,11 +60,11 @@ async def test_the_users_list_expires_once_its_only_conversation_gets_a_ttl(
 async def test_search_index_can_scope_a_conversation_id_to_its_user(
     redis_url: str, prefix: str, r: redis.Redis
 ) -> None:
+    await AgentSession.aenable_message_index(redis_url, prefix=prefix)
     for user in ("alice", "bob"):
         session = AgentSession("support", user_id=user, redis_url=redis_url, prefix=prefix)
         await session.aadd_message("user", f"{user} secret")
         await session.aclose()
-    time.sleep(0.05)
     found = r.ft(f"{prefix}:messages").search("@user_tag:{alice} @session_tag:{support}")
     assert [doc.content for doc in found.docs] == ["alice secret"]
 

@@ -42,6 +42,8 @@ def snapshot(r: redis.Redis, keys: set[str]) -> dict[str, Any]:
 async def test_erasing_a_user_with_1000_conversations(
     redis_url: str, prefix: str, user_id: str, r: redis.Redis
 ) -> None:
+    await AgentSession.aenable_message_index(redis_url, prefix=prefix)
+
     async def conversation(owner: str, number: int) -> None:
         session = AgentSession(f"c{number}", user_id=owner, redis_url=redis_url, prefix=prefix)
         await session.add_items(
