@@ -35,6 +35,7 @@ from .errors import (
     WriteOutcomeUnknownError,
 )
 from .fast_connections import use_fast_connections
+from .keys import validate_prefix
 from .retry import DEFAULT_RETRY_TIMEOUT, Unreachable, validate_retry_timeout, with_retries
 from .write_ids import RECORD_TTL_MS, PendingWrites, fingerprint, new_write_id
 
@@ -474,6 +475,23 @@ class RedisConnection:
             return exc
         error.__cause__ = cause
         return error
+
+
+async def call_for_prefix(
+    redis_url: str | None,
+    redis_client: RedisClient | None,
+    prefix: object,
+    operation: Callable[[aioredis.Redis, str], Awaitable[T]],
+    capability: str | None = None,
+) -> T:
+    """Run a call about every conversation under `prefix` (creating or dropping an index)
+    on a connection of its own, released afterwards; the prefix is validated first."""
+    connection = RedisConnection(redis_url, redis_client)
+    checked = validate_prefix(prefix)
+    try:
+        return await connection.call(lambda client: operation(client, checked), capability)
+    finally:
+        connection.release()
 
 
 def _forget_closed_loops(registry: weakref.WeakKeyDictionary[Any, Any]) -> None:

@@ -146,10 +146,16 @@ async def ensure_message_index(client: AsyncClient, prefix: str) -> list[bool]:
 
 async def drop_message_index(client: AsyncClient, prefix: str) -> bool:
     """Drop the index (never the messages) on every master; whether one was dropped."""
+    return await drop_indexes_everywhere(client, message_index_name(prefix))
+
+
+async def drop_indexes_everywhere(client: AsyncClient, base: str) -> bool:
+    """Drop the indexes named `base` or `base{n}` (never their documents) on every
+    master; whether any was."""
     dropped = False
     async with master_shards(client) as shards:
         for shard in shards:
-            dropped = await drop_unused_indexes(shard, message_index_name(prefix), None) or dropped
+            dropped = await drop_unused_indexes(shard, base, None) or dropped
     return dropped
 
 

@@ -20,7 +20,7 @@ from redisvl.extensions.message_history import MessageHistory
 from redisvl.query.filter import Tag
 
 from ._bridge import run_sync
-from .connection import RedisClient, RedisConnection
+from .connection import RedisClient, call_for_prefix
 from .errors import BranchError, InvalidItemError, MessageIndexError
 from .index import (
     drop_message_index,
@@ -34,7 +34,6 @@ from .keys import (
     hash_tag,
     message_index_name,
     message_index_prefix,
-    validate_prefix,
 )
 from .scripts import LuaScript
 from .topology import AsyncClient, is_cluster_url
@@ -376,12 +375,9 @@ class MessageHistoryAccess:
             MessageIndexError: On a cluster, slots moved while the indexes were being
                 created; call it again.
         """
-        connection = RedisConnection(redis_url, redis_client)
-        prefix = validate_prefix(prefix)
-        try:
-            return await connection.call(lambda c: _enable(c, prefix, wait), QUERY_ENGINE)
-        finally:
-            connection.release()
+        return await call_for_prefix(
+            redis_url, redis_client, prefix, lambda c, p: _enable(c, p, wait), QUERY_ENGINE
+        )
 
     @classmethod
     def enable_message_index(
@@ -423,12 +419,9 @@ class MessageHistoryAccess:
         Returns:
             Whether there was an index to drop.
         """
-        connection = RedisConnection(redis_url, redis_client)
-        prefix = validate_prefix(prefix)
-        try:
-            return await connection.call(lambda c: drop_message_index(c, prefix), QUERY_ENGINE)
-        finally:
-            connection.release()
+        return await call_for_prefix(
+            redis_url, redis_client, prefix, drop_message_index, QUERY_ENGINE
+        )
 
     @classmethod
     def disable_message_index(

@@ -24,7 +24,7 @@ from . import items as item_codec
 from . import scripts
 from ._base import validate_limit
 from ._bridge import run_sync
-from .connection import RedisClient, RedisConnection
+from .connection import RedisClient, RedisConnection, call_for_prefix
 from .errors import SearchNotEnabledError
 from .keys import (
     DEFAULT_PREFIX,
@@ -222,12 +222,7 @@ class ConversationSearch:
         Returns:
             Whether there was an index to drop.
         """
-        connection = RedisConnection(redis_url, redis_client)
-        prefix = validate_prefix(prefix)
-        try:
-            return await connection.call(lambda client: drop_search_index(client, prefix))
-        finally:
-            connection.release()
+        return await call_for_prefix(redis_url, redis_client, prefix, drop_search_index)
 
     @classmethod
     def disable_search(

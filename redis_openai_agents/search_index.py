@@ -12,7 +12,13 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from redis.commands.search.field import Field, NumericField, TagField, TextField
 
-from .index import create_hash_index, drop_unused_indexes, shard_index_name, wait_until_indexed
+from .index import (
+    create_hash_index,
+    drop_indexes_everywhere,
+    drop_unused_indexes,
+    shard_index_name,
+    wait_until_indexed,
+)
 from .keys import TAG_SEPARATOR, message_index_name, message_index_prefix, search_index_name
 from .topology import AsyncClient, MasterShard, master_shards
 
@@ -84,11 +90,7 @@ async def _create_on(client: aioredis.Redis, prefix: str, name: str) -> bool:
 
 async def drop_search_index(client: AsyncClient, prefix: str) -> bool:
     """Drop the index (never the messages) wherever it exists; whether one was dropped."""
-    dropped = False
-    async with master_shards(client) as shards:
-        for shard in shards:
-            dropped = await drop_unused_indexes(shard, search_index_name(prefix), None) or dropped
-    return dropped
+    return await drop_indexes_everywhere(client, search_index_name(prefix))
 
 
 async def wait_until_search_indexed(client: AsyncClient, prefix: str, timeout: float) -> int:

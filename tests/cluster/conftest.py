@@ -15,7 +15,6 @@ import redis
 from redis.cluster import RedisCluster
 
 from redis_openai_agents.embedded.cluster import LocalCluster
-from redis_openai_agents.index import forget_message_indexes
 from redis_openai_agents.keys import hash_tag
 
 
@@ -42,7 +41,6 @@ def rc(cluster: LocalCluster) -> Iterator[RedisCluster]:
 def cprefix(cluster: LocalCluster) -> Iterator[str]:
     """A key prefix of this test's own, removed from every master afterwards."""
     name = f"t{uuid.uuid4().hex[:10]}"
-    forget_message_indexes()
     yield name
     for node in cluster.masters():
         for key in node.client.scan_iter(f"{name}:*", count=1000):
