@@ -324,7 +324,7 @@ async def test_enabling_indexes_stored_and_later_messages_until_disabled(
 
     assert AgentSession.disable_message_index(redis_url, prefix=prefix) is True
     assert message_indexes(r, prefix) == []
-    with pytest.raises(Exception, match="(?i)no such index|unknown index"):
+    with pytest.raises(Exception, match=r"(?i)no such index|unknown index"):
         reader.get_recent()
     assert [i["content"] for i in await new(redis_url, prefix, cid="c7").get_items()] == [
         "q7",
