@@ -2,8 +2,8 @@
 
 The sessions never read through it: it exists so that RedisVL's `MessageHistory` (and
 `FT.SEARCH`, RedisInsight) can query the message hashes. While it exists, the Query
-Engine indexes every message hash written under the prefix, which costs an append about a
-quarter of its time (see the benchmarks), so it is created only on demand:
+Engine indexes every message hash written under the prefix, which costs an append a sixth
+to a quarter of its time (see the benchmarks), so it is created only on demand:
 `AgentSession.enable_message_index` and `AgentSession.message_history`.
 """
 

@@ -352,8 +352,8 @@ class MessageHistoryAccess:
         `MessageHistory(name="roa:messages", create_index=False, ...)`, `FT.SEARCH` or
         RedisInsight. Applications that never do pay nothing: while the index exists,
         the server indexes every message written under the prefix (for every user),
-        which costs an append about a quarter of its time (see the benchmarks). Messages
-        stored earlier are indexed in the background.
+        which costs an append a sixth to a quarter of its time (see the benchmarks).
+        Messages stored earlier are indexed in the background.
 
         Args:
             redis_url: The server, as for the constructor.
