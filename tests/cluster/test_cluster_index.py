@@ -246,7 +246,7 @@ async def test_disabling_drops_every_masters_index_and_keeps_the_messages(
     assert indexed_masters(cluster, cprefix) == {}
     for session in sessions:
         await session.add_items([{"role": "user", "content": "after"}])
-        assert [i["content"] for i in await session.get_items()] == ["kept", "after"]
+        assert [m["content"] for m in await session.aget_messages()] == ["kept", "after"]
     assert indexed_masters(cluster, cprefix) == {}, "writes alone create no index"
     assert AgentSession.disable_message_index(cluster.url, prefix=cprefix) is False
 
