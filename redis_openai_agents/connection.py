@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+QUERY_ENGINE = "Query Engine (RediSearch module, FT.* commands)"
+"""How a missing Query Engine is named in `RedisModuleMissingError`."""
+
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 """Used when neither `redis_url` nor `redis_client` is given and `$REDIS_URL` is unset."""
 
@@ -508,7 +511,7 @@ def _missing_capability(message: str, capability: str | None) -> str | None:
     if "unknown command" not in lowered and "unknown redis command" not in lowered:
         return None
     if "ft." in lowered:
-        return "Query Engine (RediSearch module, FT.* commands)"
+        return QUERY_ENGINE
     if "json." in lowered:
         return "JSON data type (RedisJSON module, JSON.* commands)"
     return capability

@@ -26,6 +26,9 @@ from .errors import RedisUnavailableError
 from .keys import TAG_SEPARATOR, hash_tag, message_index_name, message_index_prefix
 from .topology import CLUSTER_CLIENT_TYPES, AsyncClient, MasterShard, describe, master_shards
 
+INDEXING_TIMEOUT = 600.0
+"""Seconds a wait for background indexing lasts at most (enabling search or the index)."""
+
 INDEXING_POLL_SECONDS = 0.02
 """How often a wait for background indexing asks the server how far it got."""
 

@@ -20,9 +20,10 @@ from redisvl.extensions.message_history import MessageHistory
 from redisvl.query.filter import Tag
 
 from ._bridge import run_sync
-from .connection import RedisClient, call_for_prefix
+from .connection import QUERY_ENGINE, RedisClient, call_for_prefix
 from .errors import BranchError, InvalidItemError, MessageIndexError
 from .index import (
+    INDEXING_TIMEOUT,
     drop_message_index,
     ensure_message_index,
     message_index_name_for,
@@ -58,12 +59,6 @@ _ROLES = {
 def index_name(prefix: str) -> str:
     """The index a history of conversations under `prefix` queries."""
     return message_index_name(prefix)
-
-
-INDEXING_TIMEOUT = 600.0
-"""Seconds `enable_message_index` waits at most for the messages already stored to be indexed."""
-
-QUERY_ENGINE = "Query Engine (RediSearch module, FT.* commands)"
 
 
 async def _enable(client: AsyncClient, prefix: str, wait: bool) -> int:

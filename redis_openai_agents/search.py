@@ -24,8 +24,9 @@ from . import items as item_codec
 from . import scripts
 from ._base import validate_limit
 from ._bridge import run_sync
-from .connection import RedisClient, RedisConnection, call_for_prefix
+from .connection import QUERY_ENGINE, RedisClient, RedisConnection, call_for_prefix
 from .errors import SearchNotEnabledError
+from .index import INDEXING_TIMEOUT
 from .keys import (
     DEFAULT_PREFIX,
     hash_tag,
@@ -49,8 +50,6 @@ Order = Literal["relevance", "newest"]
 Match = Literal["all", "any"]
 """Whether a message must contain every word of the query, or any one of them."""
 
-INDEXING_TIMEOUT = 600.0
-"""Seconds `enable_search` waits at most for the messages already stored to be indexed."""
 
 # Where the Query Engine splits text into words when it indexes it (measured on 2.10):
 # punctuation except `_` and `\`, spaces and tabs. A line break does not split words
@@ -173,7 +172,7 @@ class ConversationSearch:
         try:
             present = await connection.call(
                 lambda client: create_search_index(client, prefix),
-                "Query Engine (RediSearch module, FT.* commands)",
+                QUERY_ENGINE,
             )
             if not all(present):
                 raise SearchNotEnabledError(
