@@ -933,16 +933,19 @@ class AgentSession(
             len(encoded),
         ]
         text_view = item_codec.text_view
-        for item, raw, extra in zip(new_items, encoded, extra_json, strict=True):
+        turn_starts: list[int] = []
+        for i, (item, raw, extra) in enumerate(zip(new_items, encoded, extra_json, strict=True)):
             role, content, tool_call_id = text_view(item)
-            args += [
+            # Lone surrogates of the readable copies become `?`; the item JSON keeps them.
+            args += (
                 role,
-                item_codec.storable_bytes(content),
-                item_codec.storable_bytes(tool_call_id),
+                content.encode("utf-8", "replace"),
+                tool_call_id.encode("utf-8", "replace"),
                 raw,
                 extra,
-            ]
-        turn_starts = [i for i, item in enumerate(new_items) if is_user_message(item)]
+            )
+            if is_user_message(item):
+                turn_starts.append(i)
         await self._store(args, turn_starts)
         if agent:
             self._current_agent = agent

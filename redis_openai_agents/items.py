@@ -99,6 +99,8 @@ def dumps(value: Any) -> str:
 
 
 _ENCODER = msgspec.json.Encoder()
+_NOT_OPENING = bytes(c for c in range(256) if c not in b"{[")
+"""Every byte but `{` and `[`: deleting them leaves the opening brackets, in one pass."""
 _DECODER = msgspec.json.Decoder()
 
 
@@ -128,7 +130,7 @@ def dumps_bytes(value: Any) -> bytes:
 def _reads_back_as(raw: bytes, value: Any) -> bool:
     """Whether msgspec's `raw` can stand for `dumps(value)`: it cannot nest deeper than
     `MAX_DEPTH` (it holds fewer brackets than that) and it parses back equal to `value`."""
-    return raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH and _DECODER.decode(raw) == value
+    return len(raw.translate(None, _NOT_OPENING)) <= MAX_DEPTH and _DECODER.decode(raw) == value
 
 
 def as_dict(item: Any) -> Any:
@@ -148,11 +150,6 @@ def storable_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
-
-
-def storable_bytes(text: str) -> bytes:
-    """`storable_text` encoded as the UTF-8 that is sent, in one step."""
-    return text.encode("utf-8", "replace")
 
 
 def encode_item(item: Any, encoder: Callable[[Any], str] | None = None) -> str:
@@ -271,20 +268,33 @@ class TextView(NamedTuple):
     tool_call_id: str = ""
 
 
+def _part_text(part: Any) -> str:
+    """One content part's text: its `text` or `refusal`, or a placeholder for media."""
+    if type(part) is dict or isinstance(part, Mapping):
+        text = part.get("text")
+        if isinstance(text, str):
+            return text
+        refusal = part.get("refusal")
+        if isinstance(refusal, str):
+            return refusal
+        return _PLACEHOLDERS.get(str(part.get("type")), "")
+    return part if isinstance(part, str) else ""
+
+
 def _text_of(content: Any) -> str:
+    # Exact type checks first: the ABC checks below cost more than the rest of the view.
+    if type(content) is str:
+        return content
+    if type(content) is list:
+        if len(content) == 1:
+            return _part_text(content[0])
+        return "".join([_part_text(part) for part in content])
     if isinstance(content, str):
         return content
     if isinstance(content, Mapping):
-        return _text_of([content])
+        return _part_text(content)
     if isinstance(content, Sequence):
-        parts: list[str] = []
-        for part in content:
-            if isinstance(part, Mapping):
-                texts = [part[k] for k in _TEXT_PART_KEYS if isinstance(part.get(k), str)]
-                parts.append(texts[0] if texts else _PLACEHOLDERS.get(str(part.get("type")), ""))
-            elif isinstance(part, str):
-                parts.append(part)
-        return "".join(p for p in parts)
+        return "".join([_part_text(part) for part in content])
     return "" if content is None else str(content)
 
 
@@ -292,16 +302,16 @@ def text_view(item: Mapping[str, Any]) -> TextView:
     """A readable rendering of any Responses item, for people and for MessageHistory."""
     kind = item.get("type")
     role = item.get("role")
-    if isinstance(role, str) and kind in (None, "message"):
+    if (kind is None or kind == "message") and isinstance(role, str):
         return TextView(_MESSAGE_ROLES.get(role, "user"), _text_of(item.get("content")))
     call_id = str(item.get("call_id") or "")
     if kind == "function_call":
         return TextView("assistant", f"{item.get('name')}({item.get('arguments', '')})", call_id)
-    if (isinstance(kind, str) and kind.endswith("_call_output")) or kind == "function_call_output":
+    if kind == "function_call_output" or (isinstance(kind, str) and kind.endswith("_call_output")):
         return TextView("tool", _text_of(item.get("output")), call_id)
     if kind == "reasoning":
         summary = item.get("summary") or []
-        return TextView("assistant", "\n".join(_text_of([p]) for p in summary if p))
+        return TextView("assistant", "\n".join([_text_of([p]) for p in summary if p]))
     return TextView("assistant", f"[{kind}]" if kind else "", call_id)
 
 

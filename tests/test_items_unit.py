@@ -104,6 +104,18 @@ def test_text_view_message_content_edge_shapes() -> None:
     assert text_view(user([{"type": "unknown_part"}])).content == ""
 
 
+def test_text_view_reads_any_mapping_and_sequence_as_a_dict_and_a_list() -> None:
+    from types import MappingProxyType
+
+    part = {"type": "output_text", "text": "hi"}
+    assert text_view(user(MappingProxyType(part))).content == "hi"
+    assert text_view(user((part, "!", 3))).content == "hi!"
+    assert text_view(user([MappingProxyType(part), part])).content == "hihi"
+    assert text_view(user([{"text": 7, "refusal": "no"}])).content == "no"
+    assert text_view(user([{"text": None, "type": "input_image"}])).content == "[image]"
+    assert text_view(user(42)).content == "42"
+
+
 def test_text_view_function_call_and_output() -> None:
     call = {
         "type": "function_call",
