@@ -22,7 +22,6 @@ fails near 1,000; one limit well below both applies to both session types.
 """
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
-_TEXT_PART_KEYS = ("text", "refusal")
 _PLACEHOLDERS = {
     "input_image": "[image]",
     "input_file": "[file]",
