@@ -936,11 +936,10 @@ class AgentSession(
         turn_starts: list[int] = []
         for i, (item, raw, extra) in enumerate(zip(new_items, encoded, extra_json, strict=True)):
             role, content, tool_call_id = text_view(item)
-            # Lone surrogates of the readable copies become `?`; the item JSON keeps them.
             args += (
                 role,
-                content.encode("utf-8", "replace"),
-                tool_call_id.encode("utf-8", "replace"),
+                item_codec.storable_bytes(content),
+                item_codec.storable_bytes(tool_call_id),
                 raw,
                 extra,
             )

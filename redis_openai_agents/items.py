@@ -98,9 +98,9 @@ def dumps(value: Any) -> str:
 
 
 _ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
 _NOT_OPENING = bytes(c for c in range(256) if c not in b"{[")
 """Every byte but `{` and `[`: deleting them leaves the opening brackets, in one pass."""
-_DECODER = msgspec.json.Decoder()
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -149,6 +149,11 @@ def storable_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def storable_bytes(text: str) -> bytes:
+    """`storable_text` encoded as the UTF-8 that is sent, in one step."""
+    return text.encode("utf-8", "replace")
 
 
 def encode_item(item: Any, encoder: Callable[[Any], str] | None = None) -> str:
@@ -281,20 +286,15 @@ def _part_text(part: Any) -> str:
 
 
 def _text_of(content: Any) -> str:
-    # Exact type checks first: the ABC checks below cost more than the rest of the view.
-    if type(content) is str:
-        return content
-    if type(content) is list:
-        if len(content) == 1:
-            return _part_text(content[0])
-        return "".join([_part_text(part) for part in content])
     if isinstance(content, str):
         return content
-    if isinstance(content, Mapping):
-        return _part_text(content)
-    if isinstance(content, Sequence):
-        return "".join([_part_text(part) for part in content])
-    return "" if content is None else str(content)
+    # A list is checked by its exact type first: the ABC checks cost more than the view.
+    if type(content) is not list:
+        if isinstance(content, Mapping):
+            return _part_text(content)
+        if not isinstance(content, Sequence):
+            return "" if content is None else str(content)
+    return "".join([_part_text(part) for part in content])
 
 
 def text_view(item: Mapping[str, Any]) -> TextView:
@@ -310,7 +310,7 @@ def text_view(item: Mapping[str, Any]) -> TextView:
         return TextView("tool", _text_of(item.get("output")), call_id)
     if kind == "reasoning":
         summary = item.get("summary") or []
-        return TextView("assistant", "\n".join([_text_of([p]) for p in summary if p]))
+        return TextView("assistant", "\n".join([_part_text(p) for p in summary if p]))
     return TextView("assistant", f"[{kind}]" if kind else "", call_id)
 
 
