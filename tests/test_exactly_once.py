@@ -72,6 +72,45 @@ async def test_a_re_sent_append_is_stored_once(redis_url: str, prefix: str, r: r
     await session.aclose()
 
 
+async def test_a_users_write_records_are_a_hash_table_from_the_first(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    """A record is found and added in the same time however many the user has: the hash
+    never starts as a listpack, whose lookups and inserts scan every record. The first,
+    padded record still answers a re-sent write with its outcome."""
+    session = AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix)
+    records = session._keys.write_records
+    args = [
+        session._keys.message_prefix,
+        session._entry_prefix,
+        session.user_id,
+        session.conversation_id,
+        "",
+        "",
+        "",
+        1,
+        "user",
+        "only",
+        "",
+        json.dumps({"role": "user", "content": "only"}),
+        "",
+        "main",
+        "",
+        1,
+        0,
+    ]
+    replies = await resend(session, scripts.APPEND, args, 3)
+    assert replies == [[1, 1, 1]] * 3
+    assert r.object("encoding", records) == "hashtable"
+    assert r.hlen(records) == 1
+    assert await session.get_items() == [{"role": "user", "content": "only"}]
+    for i in range(20):
+        await session.add_items([{"role": "user", "content": str(i)}])
+    assert r.object("encoding", records) == "hashtable"
+    assert r.hlen(records) == 21
+    await session.aclose()
+
+
 async def test_write_records_leave_with_their_last_record(
     redis_url: str, prefix: str, r: redis.Redis
 ) -> None:
