@@ -51,22 +51,28 @@ class LuaScript:
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
     async def __call__(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
-        deadline = time.monotonic() + MOVING_SLOT_PATIENCE
+        deadline: float | None = None
         pause = 0.01
         while True:
             try:
-                return await self._send(client, keys, args)
+                try:
+                    return await client.execute_command(  # type: ignore[no-untyped-call]
+                        "EVALSHA", self.sha, len(keys), *keys, *args
+                    )
+                except NoScriptError:
+                    return await client.execute_command(  # type: ignore[no-untyped-call]
+                        "EVAL", self.source, len(keys), *keys, *args
+                    )
             except (ResponseError, ClusterError) as exc:
-                if not _slot_is_moving(exc) or time.monotonic() + pause > deadline:
+                if not _slot_is_moving(exc):
+                    raise
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + MOVING_SLOT_PATIENCE
+                if now + pause > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
-
-    async def _send(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)
 
 
 def _slot_is_moving(exc: Exception) -> bool:

@@ -366,3 +366,19 @@ async def test_a_server_never_reached_fails_at_once(redis_url: str, prefix: str)
         await AgentSession("c", user_id="u", redis_url="redis://127.0.0.1:1").get_items()
     assert asyncio.get_running_loop().time() - started < 2
     assert "unreachable for" not in str(never.value)
+
+
+async def test_writes_and_reads_after_the_server_forgot_its_scripts(
+    redis_url: str, prefix: str, r: redis.Redis
+) -> None:
+    """After `SCRIPT FLUSH` (a restart, a failover to a replica that never ran them), each
+    script is sent in full once and its write is applied once."""
+    session = AgentSession("c", user_id="u", redis_url=redis_url, prefix=prefix)
+    await session.add_items([{"role": "user", "content": "before"}])
+    r.script_flush()
+    assert r.script_exists(scripts.APPEND.sha) == [False]
+    await session.add_items([{"role": "user", "content": "after"}])
+    assert r.script_exists(scripts.APPEND.sha) == [True]
+    assert [i["content"] for i in await session.get_items()] == ["before", "after"]
+    assert await session.amessage_count() == 2
+    await session.aclose()
